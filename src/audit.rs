@@ -1,0 +1,593 @@
+//! Audit: verification of the log (hash chain, append-only triggers, rules by full replay, read
+//! models against a fresh replay) and the auditor's report.
+
+use serde::Serialize;
+
+use crate::chain::{event_hash, GENESIS};
+use crate::event::Event;
+use crate::store::schema::REQUIRED_TRIGGERS;
+use crate::store::{Ledger, StoreError};
+
+/// One thing `verify` found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The first seq concerned, when one is.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub what: String,
+}
+
+/// The outcome of `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Whether the log is sound.
+    pub ok: bool,
+    /// Events checked.
+    pub events: u64,
+    /// The head: last seq and its hash.
+    pub head_seq: u64,
+    /// The head's hash.
+    pub head_hash: String,
+    /// The first bad seq, if any.
+    pub first_bad_seq: Option<u64>,
+    /// Everything found, in the order of the checks.
+    pub problems: Vec<Problem>,
+}
+
+/// Checks the hash chain, the triggers, every append rule (by a full replay) and that the
+/// stored read models equal a fresh replay. With `since_head = Some((seq, hash))`, also checks
+/// that the log still holds that head (so it has only grown since it was noted).
+pub fn verify(
+    ledger: &mut Ledger,
+    since_head: Option<(u64, &str)>,
+) -> Result<Verification, StoreError> {
+    let mut problems = Vec::new();
+    // 1. Triggers.
+    {
+        let conn = ledger.connection();
+        let mut st = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
+            )
+            .map_err(|e| StoreError::Sqlite {
+                context: "reading triggers",
+                source: e,
+            })?;
+        let names: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| StoreError::Sqlite {
+                context: "reading triggers",
+                source: e,
+            })?;
+        for t in REQUIRED_TRIGGERS {
+            if !names.iter().any(|n| n == t) {
+                problems.push(Problem {
+                    seq: None,
+                    what: format!("the append-only trigger `{t}` is missing: the events table can be rewritten"),
+                });
+            }
+        }
+    }
+    // 2. Hash chain and canonical bodies.
+    let mut expected = 1u64;
+    let mut prev = GENESIS.to_string();
+    let mut last_recorded = String::new();
+    let mut events = 0u64;
+    let mut head_hash = GENESIS.to_string();
+    let mut chain_broken = false;
+    let mut since_found = since_head.is_none();
+    ledger.for_each_raw(|seq, recorded_at, body, hash| {
+        events += 1;
+        let s = seq.max(0) as u64;
+        if chain_broken {
+            return Ok(());
+        }
+        let mut fail = |what: String| {
+            problems.push(Problem { seq: Some(s), what });
+            chain_broken = true;
+        };
+        if s != expected {
+            fail(format!("seq {s} follows seq {}: an event is missing or out of order", expected - 1));
+            return Ok(());
+        }
+        let want = event_hash(&prev, s, &recorded_at, &body);
+        if want != hash {
+            fail(format!("seq {s}: hash does not match its contents or its predecessor (stored {hash}, computed {want}): the event was altered, inserted or removed"));
+            return Ok(());
+        }
+        match Event::from_json(&body) {
+            Ok(ev) if ev.canonical_json() == body => {}
+            Ok(_) => fail(format!("seq {s}: body is not in canonical form")),
+            Err(e) => fail(format!("seq {s}: body is not a valid event: {e}")),
+        }
+        if recorded_at < last_recorded {
+            fail(format!("seq {s}: recorded_at {recorded_at} is before its predecessor's {last_recorded}"));
+        }
+        if let Some((hs, hh)) = since_head {
+            if hs == s {
+                since_found = true;
+                if hh != hash {
+                    problems.push(Problem {
+                        seq: Some(s),
+                        what: format!("seq {s} has hash {hash}, not the noted {hh}: the log was rewritten since that head was noted"),
+                    });
+                }
+            }
+        }
+        last_recorded = recorded_at;
+        prev = hash.clone();
+        head_hash = hash;
+        expected += 1;
+        Ok(())
+    })?;
+    if !since_found {
+        if let Some((hs, _)) = since_head {
+            problems.push(Problem {
+                seq: Some(hs),
+                what: format!("the noted head seq {hs} is no longer in the log: it shrank"),
+            });
+        }
+    }
+    // 3. Rules and read models, by a fresh replay compared with the stored read models.
+    if !chain_broken {
+        problems.extend(check_read_models(ledger)?);
+    }
+    let first_bad_seq = problems.iter().filter_map(|p| p.seq).min();
+    Ok(Verification {
+        ok: problems.is_empty(),
+        events,
+        head_seq: expected - 1,
+        head_hash,
+        first_bad_seq,
+        problems,
+    })
+}
+
+const COMPARED: [(&str, &str, &str); 6] = [
+    ("timeline", "key, day, ord, fact", "ord"),
+    ("replay_order", "day, ord, seq", "seq"),
+    ("overrides", "target, by_seq, kind", "by_seq"),
+    ("windows", "day, ord, start, seq", "seq"),
+    ("parties", "party", "NULL"),
+    ("party_events", "party, seq", "seq"),
+];
+
+fn check_read_models(ledger: &mut Ledger) -> Result<Vec<Problem>, StoreError> {
+    let conn = ledger.connection();
+    let sql = |context: &'static str| move |e| StoreError::Sqlite { context, source: e };
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(sql("starting verification"))?;
+    let result = (|| -> Result<Vec<Problem>, StoreError> {
+        let mut problems = Vec::new();
+        for (t, cols, _) in COMPARED {
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.stored_{t}; CREATE TEMP TABLE stored_{t} AS SELECT {cols} FROM main.{t};"))
+                .map_err(sql("copying read models"))?;
+        }
+        match crate::store::rebuild_for_verify(conn) {
+            Ok(()) => {}
+            Err(StoreError::Corrupt { seq, why }) => {
+                problems.push(Problem {
+                    seq: Some(seq),
+                    what: format!("seq {seq}: {why}"),
+                });
+                return Ok(problems);
+            }
+            Err(e) => return Err(e),
+        }
+        for (t, cols, seqcol) in COMPARED {
+            let q = format!(
+                "SELECT MIN({seqcol}), COUNT(*) FROM (SELECT * FROM (SELECT {cols} FROM main.{t} EXCEPT SELECT {cols} FROM temp.stored_{t}) UNION ALL SELECT * FROM (SELECT {cols} FROM temp.stored_{t} EXCEPT SELECT {cols} FROM main.{t}))"
+            );
+            let (min, n): (Option<i64>, i64) = conn
+                .query_row(&q, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql("comparing read models"))?;
+            if n > 0 {
+                problems.push(Problem {
+                    seq: min.map(|m| m as u64),
+                    what: format!("read model `{t}` differs from a fresh replay in {n} row(s); run `iofs-ledger rebuild`"),
+                });
+            }
+        }
+        Ok(problems)
+    })();
+    let _ = conn.execute_batch("ROLLBACK");
+    result
+}
+
+/// What changed between two days.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diff {
+    /// The first day.
+    pub from: String,
+    /// The second day.
+    pub to: String,
+    /// As known at (null: everything recorded).
+    pub known_at: Option<String>,
+    /// Member count at each day.
+    pub member_count: (u64, u64),
+    /// Parties that became members.
+    pub joined: Vec<query::MemberEntry>,
+    /// Parties that stopped being members.
+    pub left: Vec<query::MemberEntry>,
+    /// Parties that ratified.
+    pub ratified: Vec<query::PartyEntry>,
+    /// Parties admitted as observers.
+    pub observers_admitted: Vec<query::PartyEntry>,
+    /// Observers that are observers no more.
+    pub observers_ended: Vec<query::PartyEntry>,
+    /// The Statute's status at each day, when it changed.
+    pub statute_in_force: Option<(bool, bool)>,
+    /// The Director General at each day, when it changed.
+    pub director_general: Option<(Option<String>, Option<String>)>,
+    /// The Executive Board at each day, when it changed.
+    pub executive_board: Option<(query::BoardState, query::BoardState)>,
+}
+
+use crate::query;
+
+/// Compares the state at two days.
+pub fn diff(
+    ledger: &Ledger,
+    from: crate::date::Day,
+    to: crate::date::Day,
+    known_at: Option<&str>,
+) -> Result<Diff, StoreError> {
+    let a = query::state(ledger, from, known_at)?;
+    let b = query::state(ledger, to, known_at)?;
+    let not_in = |x: &[query::MemberEntry], y: &[query::MemberEntry]| -> Vec<query::MemberEntry> {
+        x.iter()
+            .filter(|m| !y.iter().any(|n| n.code == m.code && n.seq == m.seq))
+            .cloned()
+            .collect()
+    };
+    let not_in_p = |x: &[query::PartyEntry], y: &[query::PartyEntry]| -> Vec<query::PartyEntry> {
+        x.iter()
+            .filter(|m| !y.iter().any(|n| n.code == m.code && n.seq == m.seq))
+            .cloned()
+            .collect()
+    };
+    Ok(Diff {
+        from: a.as_of.clone(),
+        to: b.as_of.clone(),
+        known_at: known_at.map(String::from),
+        member_count: (a.members.count, b.members.count),
+        joined: not_in(&b.members.parties, &a.members.parties),
+        left: not_in(&a.members.parties, &b.members.parties),
+        ratified: not_in_p(&b.ratifications.parties, &a.ratifications.parties),
+        observers_admitted: not_in_p(&b.observers.parties, &a.observers.parties),
+        observers_ended: not_in_p(&a.observers.parties, &b.observers.parties),
+        statute_in_force: (a.statute.in_force != b.statute.in_force)
+            .then_some((a.statute.in_force, b.statute.in_force)),
+        director_general: (a.director_general.seq != b.director_general.seq).then(|| {
+            (
+                a.director_general.holder.clone(),
+                b.director_general.holder.clone(),
+            )
+        }),
+        executive_board: (a.executive_board.seq != b.executive_board.seq)
+            .then(|| (a.executive_board.clone(), b.executive_board.clone())),
+    })
+}
+
+/// A claim checked against replay.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClaimCheck {
+    /// The claim's seq.
+    pub seq: u64,
+    /// What it is about.
+    pub about: crate::event::ClaimAbout,
+    /// Its party, if any.
+    pub party: Option<String>,
+    /// Its topic, if any.
+    pub topic: Option<String>,
+    /// The date it speaks of, as written.
+    pub date: String,
+    /// The day it was checked at (the last day of its date).
+    pub checked_at: String,
+    /// What the source asserts.
+    pub claimed: serde_json::Value,
+    /// What replay gives (null for statements).
+    pub replay: serde_json::Value,
+    /// Whether they agree (null when replay cannot check it).
+    pub holds: Option<bool>,
+    /// The source.
+    pub source: crate::event::Source,
+}
+
+/// Claims that share a topic: sources to read side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contradiction {
+    /// The topic.
+    pub topic: String,
+    /// The claims' seqs.
+    pub claims: Vec<u64>,
+    /// Whether any of them disagrees with replay.
+    pub any_fails: bool,
+}
+
+/// An event whose date is not stated as a day by its source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DateIssue {
+    /// The event's seq.
+    pub seq: u64,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its date as written.
+    pub date: String,
+    /// Its precision.
+    pub precision: crate::date::Precision,
+    /// Why the date is what it is, when inferred.
+    pub inferred: Option<String>,
+}
+
+/// A placeholder party and the events naming it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlaceholderUse {
+    /// The placeholder.
+    pub party: String,
+    /// Events naming it.
+    pub seqs: Vec<u64>,
+}
+
+/// A retraction or correction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Amendment {
+    /// Its seq.
+    pub seq: u64,
+    /// `retraction` or `correction`.
+    pub kind: String,
+    /// The event it acts on.
+    pub target: u64,
+    /// Why.
+    pub reason: String,
+    /// When it was recorded.
+    pub recorded_at: String,
+}
+
+/// The Statute's entry into force: as asserted, and as derived from Article 21(1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntryIntoForce {
+    /// The asserted date (from `statute_entered_into_force`), as written.
+    pub asserted: Option<String>,
+    /// The asserting event's seq.
+    pub asserted_seq: Option<u64>,
+    /// The tenth ratification: party, date as written, seq.
+    pub tenth_ratification: Option<query::PartyEntry>,
+    /// The thirtieth day after the tenth ratification (Article 21(1), as the research note
+    /// reports it), when that ratification's day is known.
+    pub derived: Option<String>,
+    /// Whether the asserted date equals the derived one.
+    pub agrees: Option<bool>,
+    /// In words.
+    pub finding: String,
+}
+
+/// Everything that deserves an auditor's eye.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Events in the log.
+    pub events: u64,
+    /// The head.
+    pub head: String,
+    /// Every live claim checked against replay.
+    pub claims: Vec<ClaimCheck>,
+    /// Claims grouped by topic.
+    pub contradictions: Vec<Contradiction>,
+    /// Events whose date is inferred, imprecise or bounded.
+    pub dates: Vec<DateIssue>,
+    /// Placeholder parties.
+    pub placeholders: Vec<PlaceholderUse>,
+    /// Retractions and corrections.
+    pub amendments: Vec<Amendment>,
+    /// Entry into force, asserted against derived.
+    pub entry_into_force: EntryIntoForce,
+}
+
+fn replay_value(
+    s: &query::State,
+    about: crate::event::ClaimAbout,
+    party: Option<&crate::party::Party>,
+) -> serde_json::Value {
+    use crate::event::ClaimAbout as A;
+    use serde_json::json;
+    match about {
+        A::MemberCount => json!(s.members.count),
+        A::RatificationCount => json!(s.ratifications.count),
+        A::SignatoryOrdinal => party
+            .and_then(|p| s.members.parties.iter().find(|m| m.code == p.code()))
+            .map_or(serde_json::Value::Null, |m| json!(m.ordinal)),
+        A::StatuteInForce => json!(s.statute.in_force),
+        A::DirectorGeneral => json!(s.director_general.holder),
+        A::BoardChair => json!(s.executive_board.chair),
+        A::Statement => serde_json::Value::Null,
+    }
+}
+
+/// Builds the audit report from the whole log.
+pub fn report(ledger: &Ledger) -> Result<Report, StoreError> {
+    use crate::event::Kind;
+    use std::collections::BTreeMap;
+    let head = ledger.head()?;
+    let overrides = ledger.overrides(None)?;
+    let mut claims = Vec::new();
+    let mut dates = Vec::new();
+    let mut placeholders: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut amendments = Vec::new();
+    let mut asserted: Option<(String, u64)> = None;
+    let mut events = 0u64;
+    let mut pending_claims = Vec::new();
+    ledger.for_each_event(0, None, |e| {
+        events += 1;
+        let live =
+            overrides.retracted_by(e.seq).is_none() && overrides.corrected_by(e.seq).is_empty();
+        match &e.event.kind {
+            Kind::Retraction { retracts, reason } => amendments.push(Amendment {
+                seq: e.seq,
+                kind: "retraction".into(),
+                target: *retracts,
+                reason: reason.clone(),
+                recorded_at: e.recorded_at.clone(),
+            }),
+            Kind::Correction {
+                corrects, reason, ..
+            } => amendments.push(Amendment {
+                seq: e.seq,
+                kind: "correction".into(),
+                target: *corrects,
+                reason: reason.clone(),
+                recorded_at: e.recorded_at.clone(),
+            }),
+            _ => {}
+        }
+        let active = match &e.event.kind {
+            Kind::Retraction { .. } => false,
+            Kind::Correction { corrects, .. } => overrides.is_active(*corrects, e.seq),
+            _ => live,
+        };
+        if !active {
+            return Ok(());
+        }
+        let Some(w) = e.event.world_event() else {
+            return Ok(());
+        };
+        for p in w.kind.parties() {
+            if p.is_placeholder() {
+                placeholders
+                    .entry(p.code().to_string())
+                    .or_default()
+                    .push(e.seq);
+            }
+        }
+        if let Some(d) = w.date {
+            if w.inferred.is_some() || !d.is_exact() {
+                dates.push(DateIssue {
+                    seq: e.seq,
+                    kind: w.kind.type_name().into(),
+                    date: d.to_string(),
+                    precision: d.precision(),
+                    inferred: w.inferred.clone(),
+                });
+            }
+            if let Kind::StatuteEnteredIntoForce {} = w.kind {
+                asserted = Some((d.to_string(), e.seq));
+            }
+            if let Kind::Claim { .. } = w.kind {
+                pending_claims.push((e.seq, w.clone(), d));
+            }
+        }
+        Ok(())
+    })?;
+    for (seq, w, d) in pending_claims {
+        let Kind::Claim {
+            about,
+            value,
+            party,
+            topic,
+        } = &w.kind
+        else {
+            continue;
+        };
+        let at = d.effective_day();
+        let s = query::state(ledger, at, None)?;
+        let replay = replay_value(&s, *about, party.as_ref());
+        let holds = (*about != crate::event::ClaimAbout::Statement).then(|| &replay == value);
+        claims.push(ClaimCheck {
+            seq,
+            about: *about,
+            party: party.as_ref().map(|p| p.code().to_string()),
+            topic: topic.clone(),
+            date: d.to_string(),
+            checked_at: at.to_string(),
+            claimed: value.clone(),
+            replay,
+            holds,
+            source: w.source.clone(),
+        });
+    }
+    let mut topics: BTreeMap<String, Vec<&ClaimCheck>> = BTreeMap::new();
+    for c in &claims {
+        if let Some(t) = &c.topic {
+            topics.entry(t.clone()).or_default().push(c);
+        }
+    }
+    let contradictions = topics
+        .into_iter()
+        .filter(|(_, cs)| cs.len() > 1 || cs.iter().any(|c| c.holds == Some(false)))
+        .map(|(topic, cs)| Contradiction {
+            topic,
+            any_fails: cs.iter().any(|c| c.holds == Some(false)),
+            claims: cs.iter().map(|c| c.seq).collect(),
+        })
+        .collect();
+    let entry_into_force = entry_into_force(ledger, asserted)?;
+    Ok(Report {
+        events,
+        head: format!("{}:{}", head.seq, head.hash),
+        claims,
+        contradictions,
+        dates,
+        placeholders: placeholders
+            .into_iter()
+            .map(|(party, seqs)| PlaceholderUse { party, seqs })
+            .collect(),
+        amendments,
+        entry_into_force,
+    })
+}
+
+/// Ratifications needed for entry into force (Article 21(1), as the research note reports it).
+pub const RATIFICATIONS_FOR_FORCE: usize = 10;
+/// Days after the tenth ratification on which the Statute enters into force.
+pub const DAYS_AFTER_TENTH: i64 = 30;
+
+fn entry_into_force(
+    ledger: &Ledger,
+    asserted: Option<(String, u64)>,
+) -> Result<EntryIntoForce, StoreError> {
+    let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
+        seq: 0,
+        why: e.to_string(),
+    })?;
+    let s = query::state(ledger, far, None)?;
+    let mut rats = s.ratifications.parties.clone();
+    let key = |p: &query::PartyEntry| {
+        let d = crate::date::EventDate::parse(&p.since)
+            .map(|d| d.effective_day())
+            .unwrap_or(far);
+        (d, p.seq)
+    };
+    rats.sort_by_key(key);
+    let tenth = rats.get(RATIFICATIONS_FOR_FORCE - 1).cloned();
+    let derived = tenth.as_ref().and_then(|t| {
+        let d = crate::date::EventDate::parse(&t.since).ok()?;
+        d.is_exact().then(|| {
+            (d.effective_day().to_naive() + chrono::Duration::days(DAYS_AFTER_TENTH))
+                .format("%Y-%m-%d")
+                .to_string()
+        })
+    });
+    let agrees = match (&asserted, &derived) {
+        (Some((a, _)), Some(d)) => Some(a == d),
+        _ => None,
+    };
+    let finding = match (&asserted, &tenth, &derived) {
+        (_, None, _) => format!("fewer than {RATIFICATIONS_FOR_FORCE} ratifications are recorded"),
+        (None, Some(t), _) => format!("no entry into force is recorded; the tenth ratification is {} ({})", t.name, t.since),
+        (Some((a, _)), Some(t), Some(d)) if a == d => format!("asserted {a} is the thirtieth day after the tenth ratification ({} on {})", t.name, t.since),
+        (Some((a, _)), Some(t), Some(d)) => format!(
+            "asserted {a}, but the thirtieth day after the tenth ratification ({} on {}) is {d}",
+            t.name, t.since
+        ),
+        (Some((a, _)), Some(t), None) => format!("asserted {a}; the tenth ratification ({}) is dated {} only, so the rule cannot fix a day", t.name, t.since),
+    };
+    Ok(EntryIntoForce {
+        asserted: asserted.as_ref().map(|a| a.0.clone()),
+        asserted_seq: asserted.map(|a| a.1),
+        tenth_ratification: tenth,
+        derived,
+        agrees,
+        finding,
+    })
+}

@@ -1,0 +1,48 @@
+//! The hash chain: each stored event's hash covers the previous hash, its seq, its
+//! `recorded_at` and its canonical JSON, so changing any stored value of any event, or removing,
+//! reordering or inserting one, changes every later hash.
+
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// SHA-256 (lower-case hex) of `prev \n seq \n recorded_at \n body`.
+pub fn event_hash(prev: &str, seq: u64, recorded_at: &str, body: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(seq.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(recorded_at.as_bytes());
+    h.update(b"\n");
+    h.update(body.as_bytes());
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_input_changes_the_hash() {
+        let base = event_hash(GENESIS, 1, "2026-01-01T00:00:00.000000Z", "{}");
+        assert_eq!(base.len(), 64);
+        assert_ne!(
+            base,
+            event_hash(GENESIS, 2, "2026-01-01T00:00:00.000000Z", "{}")
+        );
+        assert_ne!(
+            base,
+            event_hash(GENESIS, 1, "2026-01-01T00:00:00.000001Z", "{}")
+        );
+        assert_ne!(
+            base,
+            event_hash(GENESIS, 1, "2026-01-01T00:00:00.000000Z", "{ }")
+        );
+        assert_ne!(
+            base,
+            event_hash(&base, 1, "2026-01-01T00:00:00.000000Z", "{}")
+        );
+    }
+}

@@ -1,0 +1,542 @@
+//! The command-line layer: the only place that reads arguments and prints.
+
+mod args;
+mod render;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use iofs_ledger::date::Day;
+use iofs_ledger::event::{parse_batch, parse_strict, Event, Location, ParseError};
+use iofs_ledger::history::BUILTIN_HISTORY;
+use iofs_ledger::party::Party;
+use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
+use iofs_ledger::{audit, query};
+
+use args::{Cli, Command};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The store refused or failed (exit 1).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Verification failed (exit 1); the report was printed.
+    #[error("verification failed")]
+    VerifyFailed,
+    /// Reading input failed (exit 1).
+    #[error("cannot read {0}: {1}")]
+    Input(String, io::Error),
+    /// Writing output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] io::Error),
+    /// The built-in history does not load (a build defect).
+    #[error("the built-in history does not load: {0}")]
+    Builtin(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = run(cli, &mut out).and_then(|()| out.flush().map_err(CliError::Output));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(CliError::VerifyFailed) => ExitCode::from(1),
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("iofs-ledger: error: {e}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn db_path(cli: &Cli) -> PathBuf {
+    cli.db
+        .clone()
+        .or_else(|| {
+            std::env::var_os("IOFS_LEDGER_DB")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from("iofs-ledger.db"))
+}
+
+fn note(msg: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("iofs-ledger: {msg}");
+    }
+}
+
+/// Loads the built-in history into a ledger.
+fn load_builtin(l: &mut Ledger) -> Result<(), CliError> {
+    let events = parse_batch(BUILTIN_HISTORY).map_err(|e| {
+        CliError::Builtin(
+            e.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    l.append(events.into_iter().map(Ok), AppendOptions::default())
+        .map_err(|e| CliError::Builtin(e.to_string()))?;
+    Ok(())
+}
+
+/// Opens the ledger for reading; a missing file means the built-in history (said on stderr).
+fn open_for_reading(path: &Path) -> Result<Ledger, CliError> {
+    match Ledger::open(path, Access::ReadOnly) {
+        Ok(l) => Ok(l),
+        Err(StoreError::NotFound(_)) => {
+            note(&format!(
+                "no ledger at {}: answering from the built-in history (run `iofs-ledger init` to create one)",
+                path.display()
+            ));
+            let mut l = Ledger::in_memory()?;
+            load_builtin(&mut l)?;
+            Ok(l)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn day(s: &str, flag: &str) -> Result<Day, CliError> {
+    Day::parse(s).map_err(|e| CliError::Usage(format!("{flag}: {e}")))
+}
+
+fn known_at(s: &Option<String>) -> Result<Option<String>, CliError> {
+    s.as_deref()
+        .map(|s| query::parse_known_at(s).map_err(|e| CliError::Usage(format!("--known-at: {e}"))))
+        .transpose()
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    let path = db_path(&cli);
+    if !(cli.lock_timeout.is_finite() && cli.lock_timeout >= 0.0 && cli.lock_timeout < 1e6) {
+        return Err(CliError::Usage(
+            "--lock-timeout must be a number of seconds between 0 and 1000000".into(),
+        ));
+    }
+    let lock_timeout = Duration::from_secs_f64(cli.lock_timeout);
+    match cli.command {
+        Command::Init { empty } => {
+            Ledger::create(&path, |l| {
+                if empty {
+                    Ok(())
+                } else {
+                    load_builtin(l).map_err(|e| {
+                        StoreError::Refused(vec![iofs_ledger::store::Refusal {
+                            location: None,
+                            seq: None,
+                            rule: None,
+                            field: None,
+                            message: e.to_string(),
+                        }])
+                    })
+                }
+            })?;
+            let l = Ledger::open(&path, Access::ReadOnly)?;
+            let head = l.head()?;
+            writeln!(
+                out,
+                "created {} with {} event{}{}; head {}:{}",
+                path.display(),
+                head.seq,
+                if head.seq == 1 { "" } else { "s" },
+                if empty {
+                    ""
+                } else {
+                    " of the built-in history"
+                },
+                head.seq,
+                head.hash
+            )?;
+        }
+        Command::Append { file, expect_head } => {
+            let mut l = Ledger::open(&path, Access::ReadWrite)?;
+            l.set_busy_timeout(lock_timeout)?;
+            let (name, reader): (String, Box<dyn Read>) = match file.as_deref() {
+                None => ("standard input".into(), Box::new(io::stdin())),
+                Some(p) if p == Path::new("-") => ("standard input".into(), Box::new(io::stdin())),
+                Some(p) => (
+                    p.display().to_string(),
+                    Box::new(
+                        std::fs::File::open(p)
+                            .map_err(|e| CliError::Input(p.display().to_string(), e))?,
+                    ),
+                ),
+            };
+            let appended = append_from(&mut l, reader, &name, expect_head)?;
+            if appended.count() == 0 {
+                writeln!(
+                    out,
+                    "appended nothing (empty input); head {}",
+                    appended.last
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "appended seq {}..{} ({} event{}) recorded_at {}; head {}:{}",
+                    appended.first,
+                    appended.last,
+                    appended.count(),
+                    if appended.count() == 1 { "" } else { "s" },
+                    appended.recorded_at,
+                    appended.last,
+                    appended.head_hash
+                )?;
+            }
+        }
+        Command::State {
+            as_of,
+            known_at: k,
+            json,
+        } => {
+            let d = day(&as_of, "--as-of")?;
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            let s = query::state(&l, d, k.as_deref())?;
+            if json {
+                render::json(out, &s)?;
+            } else {
+                render::state(out, &s)?;
+            }
+        }
+        Command::Members {
+            as_of,
+            known_at: k,
+            json,
+        } => {
+            let d = day(&as_of, "--as-of")?;
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            let s = query::state(&l, d, k.as_deref())?;
+            if json {
+                render::json(
+                    out,
+                    &serde_json::json!({
+                        "as_of": s.as_of,
+                        "known_at": s.known_at,
+                        "count": s.members.count,
+                        "parties": s.members.parties,
+                        "uncertain": s.uncertain,
+                    }),
+                )?;
+            } else {
+                render::members(out, &s)?;
+            }
+        }
+        Command::Log {
+            after,
+            known_at: k,
+            json,
+        } => {
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
+            let overrides = l.overrides(max)?;
+            l.for_each_event(after, max, |e| {
+                let r = if json {
+                    render::log_json(out, &e, &overrides)
+                } else {
+                    render::log_line(out, &e, &overrides)
+                };
+                r.map_err(|io| StoreError::Io {
+                    path: PathBuf::from("<stdout>"),
+                    source: io,
+                })
+            })
+            .map_err(|e| match e {
+                StoreError::Io { source, .. } => CliError::Output(source),
+                e => e.into(),
+            })?;
+        }
+        Command::History {
+            party,
+            known_at: k,
+            json,
+        } => {
+            let p = Party::parse(&party).map_err(|e| CliError::Usage(e.to_string()))?;
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
+            let overrides = l.overrides(max)?;
+            let events: Vec<_> = l
+                .party_events(&p)?
+                .into_iter()
+                .filter(|e| max.is_none_or(|m| e.seq <= m))
+                .collect();
+            render::history(out, &p, &events, &overrides, json)?;
+        }
+        Command::Verify { since_head, json } => {
+            let since = since_head
+                .as_deref()
+                .map(|s| {
+                    let (a, b) = s.split_once(':').ok_or_else(|| {
+                        CliError::Usage("--since-head takes SEQ:HASH (as printed by `head`)".into())
+                    })?;
+                    let seq = a.parse::<u64>().map_err(|_| {
+                        CliError::Usage(format!("--since-head: `{a}` is not a seq"))
+                    })?;
+                    if b.len() != 64 || !b.bytes().all(|c| c.is_ascii_hexdigit()) {
+                        return Err(CliError::Usage(
+                            "--since-head: the hash is 64 hex digits".into(),
+                        ));
+                    }
+                    Ok((seq, b.to_ascii_lowercase()))
+                })
+                .transpose()?;
+            let mut l = match Ledger::open(&path, Access::ReadWrite) {
+                Ok(l) => l,
+                Err(StoreError::NotFound(_)) => {
+                    note(&format!(
+                        "no ledger at {}: verifying the built-in history",
+                        path.display()
+                    ));
+                    let mut l = Ledger::in_memory()?;
+                    load_builtin(&mut l)?;
+                    l
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let v = audit::verify(&mut l, since.as_ref().map(|(s, h)| (*s, h.as_str())))?;
+            if json {
+                render::json(out, &v)?;
+            } else {
+                render::verification(out, &v)?;
+            }
+            if !v.ok {
+                out.flush()?;
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!(
+                        "iofs-ledger: verification failed{}",
+                        v.first_bad_seq
+                            .map(|s| format!(" at seq {s}"))
+                            .unwrap_or_default()
+                    );
+                }
+                return Err(CliError::VerifyFailed);
+            }
+        }
+        Command::Head { json } => {
+            let l = open_for_reading(&path)?;
+            let h = l.head()?;
+            if json {
+                render::json(
+                    out,
+                    &serde_json::json!({"seq": h.seq, "hash": h.hash, "recorded_at": h.recorded_at}),
+                )?;
+            } else {
+                writeln!(out, "{}:{}", h.seq, h.hash)?;
+            }
+        }
+        Command::Rebuild => {
+            let mut l = Ledger::open(&path, Access::ReadWrite)?;
+            l.set_busy_timeout(lock_timeout)?;
+            let n = l.rebuild()?;
+            writeln!(out, "rebuilt the read models from {n} events")?;
+        }
+        Command::Export => {
+            let l = open_for_reading(&path)?;
+            l.for_each_event(0, None, |e| {
+                writeln!(out, "{}", e.event.canonical_json()).map_err(|io| StoreError::Io {
+                    path: PathBuf::from("<stdout>"),
+                    source: io,
+                })
+            })
+            .map_err(|e| match e {
+                StoreError::Io { source, .. } => CliError::Output(source),
+                e => e.into(),
+            })?;
+        }
+        Command::Diff {
+            from,
+            to,
+            known_at: k,
+            json,
+        } => {
+            let (a, b) = (day(&from, "--from")?, day(&to, "--to")?);
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            let d = audit::diff(&l, a, b, k.as_deref())?;
+            if json {
+                render::json(out, &d)?;
+            } else {
+                render::diff(out, &d)?;
+            }
+        }
+        Command::Audit { json } => {
+            let l = open_for_reading(&path)?;
+            let r = audit::report(&l)?;
+            if json {
+                render::json(out, &r)?;
+            } else {
+                render::audit(out, &r)?;
+            }
+        }
+        Command::Meetings { from, to, json } => {
+            let a = from
+                .as_deref()
+                .map(|s| day(s, "--from"))
+                .transpose()?
+                .unwrap_or(Day(1));
+            let b = to
+                .as_deref()
+                .map(|s| day(s, "--to"))
+                .transpose()?
+                .unwrap_or(Day(i32::MAX / 2));
+            let l = open_for_reading(&path)?;
+            let events = l.events_between(a, b, &["meeting_held"])?;
+            render::meetings(out, &events, json)?;
+        }
+        Command::Parties { json } => render::parties(out, json)?,
+    }
+    Ok(())
+}
+
+/// Streams an input into one append: JSON Lines line by line (memory stays flat), or a JSON
+/// array as a whole.
+fn append_from(
+    l: &mut Ledger,
+    reader: Box<dyn Read>,
+    name: &str,
+    expect_head: Option<u64>,
+) -> Result<iofs_ledger::store::Appended, CliError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let peek = loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(|e| CliError::Input(name.into(), e))?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break Some(buf[i]),
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    };
+    let opts = AppendOptions {
+        expect_head,
+        now: None,
+    };
+    if peek == Some(b'[') {
+        let mut text = String::new();
+        reader
+            .read_to_string(&mut text)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::InvalidData => {
+                    CliError::Store(StoreError::Refused(vec![iofs_ledger::store::Refusal {
+                        location: None,
+                        seq: None,
+                        rule: None,
+                        field: None,
+                        message: format!("{name} is not valid UTF-8"),
+                    }]))
+                }
+                _ => CliError::Input(name.into(), e),
+            })?;
+        return match parse_batch(&text) {
+            Ok(events) => Ok(l.append(events.into_iter().map(Ok), opts)?),
+            Err(errors) => Ok(l.append(errors.into_iter().map(Err), opts)?),
+        };
+    }
+    let lines = JsonLines {
+        reader,
+        line: 0,
+        failed: None,
+    };
+    let mut lines = lines;
+    let result = l.append(&mut lines, opts);
+    if let Some(e) = lines.failed {
+        return Err(CliError::Input(name.into(), e));
+    }
+    Ok(result?)
+}
+
+/// Parses JSON Lines from a reader one line at a time.
+struct JsonLines<R> {
+    reader: R,
+    line: usize,
+    failed: Option<io::Error>,
+}
+
+impl<R: BufRead> Iterator for JsonLines<R> {
+    type Item = Result<(Location, Event), ParseError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match self.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.failed = Some(e);
+                    return None;
+                }
+            }
+            self.line += 1;
+            let loc = Location::Line(self.line);
+            let text = match std::str::from_utf8(&buf) {
+                Ok(t) => t,
+                Err(e) => {
+                    return Some(Err(ParseError {
+                        location: loc,
+                        field: None,
+                        message: format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+                    }))
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            return Some(match parse_strict(text.trim_end_matches(['\n', '\r'])) {
+                Ok(serde_json::Value::Object(m)) => Event::from_object(m)
+                    .map(|ev| (loc, ev))
+                    .map_err(|(field, message)| ParseError {
+                        location: loc,
+                        field,
+                        message,
+                    }),
+                Ok(_) => Err(ParseError {
+                    location: loc,
+                    field: None,
+                    message: "each line must be one JSON object".into(),
+                }),
+                Err(e) => Err(ParseError {
+                    location: loc,
+                    field: None,
+                    message: format!("malformed JSON: {e}"),
+                }),
+            });
+        }
+    }
+}

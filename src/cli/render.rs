@@ -1,0 +1,616 @@
+//! Rendering answers for people (aligned text) and for scripts (JSON).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use iofs_ledger::audit::{Diff, Report, Verification};
+use iofs_ledger::event::{Event, Kind, Role};
+use iofs_ledger::party::{Party, OIC_MEMBER_STATES};
+use iofs_ledger::query::{MemberEntry, State};
+use iofs_ledger::store::{Overrides, StoredEvent};
+
+type Out<'a> = &'a mut dyn Write;
+
+/// Pretty JSON and a newline.
+pub fn json<T: Serialize>(out: Out, v: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)
+}
+
+fn role(r: Role) -> &'static str {
+    match r {
+        Role::Chair => "chair",
+        Role::Member => "member",
+        Role::PermanentMember => "permanent member",
+        Role::HonoraryChair => "honorary chair",
+    }
+}
+
+fn member_lines(out: Out, parties: &[MemberEntry]) -> io::Result<()> {
+    for m in parties {
+        writeln!(
+            out,
+            "  {:>3}. {:<28} {:<44} since {}{}",
+            m.ordinal,
+            m.code,
+            m.name,
+            m.since,
+            if m.ratified { ", ratified" } else { "" }
+        )?;
+    }
+    Ok(())
+}
+
+fn header(out: Out, s: &State) -> io::Result<()> {
+    match &s.known_at {
+        Some(k) => writeln!(out, "As of {} (as known at {k})", s.as_of),
+        None => writeln!(out, "As of {}", s.as_of),
+    }
+}
+
+fn uncertain(out: Out, s: &State) -> io::Result<()> {
+    if s.uncertain.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Uncertain ({}): may have happened by {}, not counted yet",
+        s.uncertain.len(),
+        s.as_of
+    )?;
+    for u in &s.uncertain {
+        writeln!(
+            out,
+            "  seq {:<5} {:<22} {:<28} {}",
+            u.seq,
+            u.kind,
+            u.party.as_deref().unwrap_or("-"),
+            u.why
+        )?;
+    }
+    Ok(())
+}
+
+/// `state`.
+pub fn state(out: Out, s: &State) -> io::Result<()> {
+    header(out, s)?;
+    writeln!(out, "Members: {}", s.members.count)?;
+    member_lines(out, &s.members.parties)?;
+    writeln!(out, "Ratifications: {}", s.ratifications.count)?;
+    writeln!(out, "Observers: {}", s.observers.count)?;
+    for o in &s.observers.parties {
+        writeln!(out, "  {:<28} {:<44} since {}", o.code, o.name, o.since)?;
+    }
+    if !s.withdrawn.is_empty() {
+        writeln!(out, "Withdrawn: {}", s.withdrawn.len())?;
+        for o in &s.withdrawn {
+            writeln!(out, "  {:<28} {:<44} since {}", o.code, o.name, o.since)?;
+        }
+    }
+    let adopted = s
+        .statute
+        .adopted
+        .as_deref()
+        .map(|a| format!("adopted {a}"))
+        .unwrap_or_else(|| "not adopted".into());
+    match &s.statute.since {
+        Some(since) => writeln!(
+            out,
+            "Statute: in force since {since} ({adopted}; {} signatures)",
+            s.statute.signatures
+        )?,
+        None => writeln!(
+            out,
+            "Statute: not in force ({adopted}; {} signatures)",
+            s.statute.signatures
+        )?,
+    }
+    let dg = &s.director_general;
+    match (&dg.holder, &dg.since) {
+        (Some(h), Some(since)) => {
+            let term = match (dg.term_years, &dg.term_ends) {
+                (Some(y), Some(e)) => format!("; {y}-year term, ends {e}"),
+                (Some(y), None) => format!("; {y}-year term"),
+                _ => String::new(),
+            };
+            writeln!(out, "Director General: {h} (since {since}{term})")?;
+        }
+        (None, Some(since)) => {
+            let v = dg.vacated.as_ref();
+            writeln!(
+                out,
+                "Director General: vacant since {since}{}",
+                v.and_then(|v| v
+                    .previous
+                    .as_ref()
+                    .map(|p| format!(" ({p}: {})", v.reason.as_deref().unwrap_or("left office"))))
+                    .unwrap_or_default()
+            )?;
+        }
+        _ => writeln!(out, "Director General: none recorded")?,
+    }
+    let eb = &s.executive_board;
+    match &eb.since {
+        Some(since) => {
+            let chair = eb
+                .members
+                .iter()
+                .find(|m| m.role == Role::Chair)
+                .map(|m| format!("chair {} {}", m.holder, m.name))
+                .unwrap_or_else(|| "no chair recorded".into());
+            writeln!(out, "Executive Board: {chair} (elected {since})")?;
+            for m in &eb.members {
+                writeln!(out, "  {:<16} {:<28} {}", role(m.role), m.holder, m.name)?;
+            }
+        }
+        None => writeln!(out, "Executive Board: none recorded")?,
+    }
+    let org = &s.organisation;
+    writeln!(
+        out,
+        "Organisation: {}; secretariat {}",
+        org.established
+            .as_deref()
+            .map(|e| format!("established {e}"))
+            .unwrap_or_else(|| "not established".into()),
+        org.secretariat_operational
+            .as_deref()
+            .map(|e| format!("operational since {e}"))
+            .unwrap_or_else(|| "not operational".into()),
+    )?;
+    uncertain(out, s)
+}
+
+/// `members`.
+pub fn members(out: Out, s: &State) -> io::Result<()> {
+    header(out, s)?;
+    writeln!(out, "Members: {}", s.members.count)?;
+    member_lines(out, &s.members.parties)?;
+    uncertain(out, s)
+}
+
+fn status(e: &StoredEvent, o: &Overrides) -> Option<String> {
+    if let Some(r) = o.retracted_by(e.seq) {
+        return Some(format!("retracted by seq {r}"));
+    }
+    let c = o.corrected_by(e.seq);
+    (!c.is_empty()).then(|| {
+        format!(
+            "corrected by seq {}",
+            c.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+fn summary(ev: &Event) -> String {
+    let parties: Vec<String> = ev
+        .kind
+        .parties()
+        .iter()
+        .map(|p| p.code().to_string())
+        .collect();
+    let extra = match &ev.kind {
+        Kind::MeetingHeld {
+            organ,
+            session,
+            extraordinary,
+            place,
+            online,
+            ..
+        } => format!(
+            "{}{}{}{}{}",
+            organ.title(),
+            session.map(|s| format!(" #{s}")).unwrap_or_default(),
+            if *extraordinary {
+                " (extraordinary)"
+            } else {
+                ""
+            },
+            place
+                .as_deref()
+                .map(|p| format!(", {p}"))
+                .unwrap_or_default(),
+            if *online { ", online" } else { "" }
+        ),
+        Kind::OfficerAppointed {
+            person,
+            takes_office,
+            ..
+        } => format!(
+            "{person}{}",
+            takes_office
+                .map(|t| format!(", takes office {t}"))
+                .unwrap_or_default()
+        ),
+        Kind::OfficeVacated { person, reason, .. } => format!("{person} ({reason})"),
+        Kind::BoardElected { organ, seats } => {
+            format!("{} of {} seats", organ.title(), seats.len())
+        }
+        Kind::Claim { about, value, .. } => format!(
+            "{} = {value}",
+            serde_json::to_value(about)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        ),
+        Kind::DocumentAdopted { title, .. } => title.clone(),
+        Kind::ProgrammeEstablished { name, .. } => name.clone(),
+        Kind::AgreementSigned {
+            title,
+            counterparty,
+        } => format!("{title} with {counterparty}"),
+        Kind::ProposalMade { description, .. } => description.clone(),
+        Kind::Retraction { retracts, reason } => format!("seq {retracts}: {reason}"),
+        Kind::Correction {
+            corrects,
+            replacement,
+            reason,
+        } => {
+            format!(
+                "seq {corrects} -> {} {}: {reason}",
+                replacement.kind.type_name(),
+                replacement.date.map(|d| d.to_string()).unwrap_or_default()
+            )
+        }
+        _ => String::new(),
+    };
+    let mut s = parties.join(" ");
+    if !extra.is_empty() {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&extra);
+    }
+    s
+}
+
+/// One `log` line.
+pub fn log_line(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>6}  {}  {:<24} {:<26} {}{}",
+        e.seq,
+        e.recorded_at,
+        e.event.kind.type_name(),
+        e.event
+            .date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into()),
+        summary(&e.event),
+        status(e, o).map(|s| format!("  [{s}]")).unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "        hash {}  source {}",
+        e.hash,
+        e.event.source.citation()
+    )
+}
+
+fn stored_json(e: &StoredEvent, o: &Overrides) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("seq".into(), json!(e.seq));
+    m.insert("recorded_at".into(), json!(e.recorded_at));
+    if let Value::Object(ev) = e.event.to_value() {
+        m.extend(ev);
+    }
+    m.insert("hash".into(), json!(e.hash));
+    if let Some(r) = o.retracted_by(e.seq) {
+        m.insert("retracted_by".into(), json!(r));
+    }
+    let c = o.corrected_by(e.seq);
+    if !c.is_empty() {
+        m.insert("corrected_by".into(), json!(c));
+    }
+    Value::Object(m)
+}
+
+/// One `log --json` line.
+pub fn log_json(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &stored_json(e, o))?;
+    writeln!(out)
+}
+
+/// `history PARTY`.
+pub fn history(
+    out: Out,
+    p: &Party,
+    events: &[StoredEvent],
+    o: &Overrides,
+    as_json: bool,
+) -> io::Result<()> {
+    if as_json {
+        return json(
+            out,
+            &json!({
+                "party": p.code(),
+                "name": p.display_name(),
+                "unidentified": p.is_placeholder(),
+                "events": events.iter().map(|e| {
+                    let mut v = stored_json(e, o);
+                    if let (Value::Object(m), Some(d)) = (&mut v, e.event.world_event().and_then(|w| w.date)) {
+                        m.insert("precision".into(), json!(d.precision()));
+                    }
+                    v
+                }).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    writeln!(
+        out,
+        "{} {} ({} event{})",
+        p.code(),
+        p.display_name(),
+        events.len(),
+        if events.len() == 1 { "" } else { "s" }
+    )?;
+    for e in events {
+        let w = e.event.world_event().unwrap_or(&e.event);
+        let precision = w
+            .date
+            .map(|d| {
+                serde_json::to_value(d.precision())
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "  {:<26} {:<8} seq {:<5} {:<22} {}{}",
+            w.date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            precision,
+            e.seq,
+            e.event.kind.type_name(),
+            summary(&e.event),
+            status(e, o).map(|s| format!("  [{s}]")).unwrap_or_default()
+        )?;
+        writeln!(
+            out,
+            "      recorded {}  source {}: \"{}\"",
+            e.recorded_at,
+            e.event.source.citation(),
+            e.event.source.quote
+        )?;
+    }
+    Ok(())
+}
+
+/// `verify`.
+pub fn verification(out: Out, v: &Verification) -> io::Result<()> {
+    if v.ok {
+        writeln!(
+            out,
+            "ok: {} events; hash chain, append-only triggers, rules and read models verified; head {}:{}",
+            v.events, v.head_seq, v.head_hash
+        )
+    } else {
+        writeln!(
+            out,
+            "FAILED{}: {} problem{}",
+            v.first_bad_seq
+                .map(|s| format!(" at seq {s}"))
+                .unwrap_or_default(),
+            v.problems.len(),
+            if v.problems.len() == 1 { "" } else { "s" }
+        )?;
+        for p in &v.problems {
+            writeln!(out, "  {}", p.what)?;
+        }
+        Ok(())
+    }
+}
+
+/// `diff`.
+pub fn diff(out: Out, d: &Diff) -> io::Result<()> {
+    writeln!(
+        out,
+        "From {} to {}{}",
+        d.from,
+        d.to,
+        d.known_at
+            .as_deref()
+            .map(|k| format!(" (as known at {k})"))
+            .unwrap_or_default()
+    )?;
+    writeln!(out, "Members: {} -> {}", d.member_count.0, d.member_count.1)?;
+    for (label, list) in [("Joined", &d.joined), ("Left", &d.left)] {
+        if !list.is_empty() {
+            writeln!(out, "{label}: {}", list.len())?;
+            for m in list {
+                writeln!(out, "  {:<28} {:<44} {}", m.code, m.name, m.since)?;
+            }
+        }
+    }
+    for (label, list) in [
+        ("Ratified", &d.ratified),
+        ("Observers admitted", &d.observers_admitted),
+        ("Observers ended", &d.observers_ended),
+    ] {
+        if !list.is_empty() {
+            writeln!(out, "{label}: {}", list.len())?;
+            for m in list {
+                writeln!(out, "  {:<28} {:<44} {}", m.code, m.name, m.since)?;
+            }
+        }
+    }
+    if let Some((a, b)) = d.statute_in_force {
+        writeln!(out, "Statute in force: {a} -> {b}")?;
+    }
+    if let Some((a, b)) = &d.director_general {
+        writeln!(
+            out,
+            "Director General: {} -> {}",
+            a.as_deref().unwrap_or("none"),
+            b.as_deref().unwrap_or("vacant")
+        )?;
+    }
+    if let Some((a, b)) = &d.executive_board {
+        let chair = |c: &Option<String>| c.clone().unwrap_or_else(|| "no chair".into());
+        writeln!(
+            out,
+            "Executive Board: {} seats (chair {}) -> {} seats (chair {}), elected {}",
+            a.members.len(),
+            chair(&a.chair),
+            b.members.len(),
+            chair(&b.chair),
+            b.since.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}
+
+/// `audit`.
+pub fn audit(out: Out, r: &Report) -> io::Result<()> {
+    writeln!(out, "Audit of {} events, head {}", r.events, r.head)?;
+    let failing = r.claims.iter().filter(|c| c.holds == Some(false)).count();
+    writeln!(
+        out,
+        "\nClaims checked against replay: {} ({} disagree)",
+        r.claims.len(),
+        failing
+    )?;
+    for c in &r.claims {
+        let verdict = match c.holds {
+            Some(true) => "holds   ",
+            Some(false) => "DIFFERS ",
+            None => "text    ",
+        };
+        let about = serde_json::to_value(c.about)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {verdict} seq {:<5} {:<20} {}{} claimed {} at {}; replay {}  [{}]",
+            c.seq,
+            about,
+            c.party
+                .as_deref()
+                .map(|p| format!("{p} "))
+                .unwrap_or_default(),
+            c.topic
+                .as_deref()
+                .map(|t| format!("({t})"))
+                .unwrap_or_default(),
+            c.claimed,
+            c.date,
+            c.replay,
+            c.source.citation()
+        )?;
+    }
+    writeln!(
+        out,
+        "\nContradictions (claims sharing a topic): {}",
+        r.contradictions.len()
+    )?;
+    for c in &r.contradictions {
+        writeln!(
+            out,
+            "  {}: seqs {}{}",
+            c.topic,
+            c.claims
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if c.any_fails {
+                " (some disagree with replay)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    let ef = &r.entry_into_force;
+    writeln!(out, "\nEntry into force: {}", ef.finding)?;
+    writeln!(
+        out,
+        "\nDates not stated as a day, or inferred: {}",
+        r.dates.len()
+    )?;
+    for d in &r.dates {
+        writeln!(
+            out,
+            "  seq {:<5} {:<26} {:<26} {}",
+            d.seq,
+            d.kind,
+            d.date,
+            d.inferred
+                .as_deref()
+                .map(|i| format!("inferred: {i}"))
+                .unwrap_or_else(|| "precision as written".into())
+        )?;
+    }
+    writeln!(
+        out,
+        "\nUnidentified placeholder parties: {}",
+        r.placeholders.len()
+    )?;
+    for p in &r.placeholders {
+        writeln!(
+            out,
+            "  {:<32} seqs {}",
+            p.party,
+            p.seqs
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    writeln!(out, "\nRetractions and corrections: {}", r.amendments.len())?;
+    for a in &r.amendments {
+        writeln!(
+            out,
+            "  seq {:<5} {} of seq {} recorded {}: {}",
+            a.seq, a.kind, a.target, a.recorded_at, a.reason
+        )?;
+    }
+    Ok(())
+}
+
+/// `meetings`.
+pub fn meetings(out: Out, events: &[StoredEvent], as_json: bool) -> io::Result<()> {
+    if as_json {
+        let o = Overrides::default();
+        return json(
+            out,
+            &events
+                .iter()
+                .map(|e| stored_json(e, &o))
+                .collect::<Vec<_>>(),
+        );
+    }
+    for e in events {
+        let w = e.event.world_event().unwrap_or(&e.event);
+        let when = match (w.date, w.end_date) {
+            (Some(d), Some(end)) => format!("{d} to {end}"),
+            (Some(d), None) => d.to_string(),
+            _ => "-".into(),
+        };
+        writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)?;
+    }
+    Ok(())
+}
+
+/// `parties`.
+pub fn parties(out: Out, as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(
+            out,
+            &OIC_MEMBER_STATES
+                .iter()
+                .map(|(c, n)| json!({"code": c, "name": n}))
+                .collect::<Vec<_>>(),
+        );
+    }
+    for (c, n) in OIC_MEMBER_STATES {
+        writeln!(out, "{c}  {n}")?;
+    }
+    writeln!(
+        out,
+        "unidentified:<label>  a party a source counts but does not name"
+    )
+}

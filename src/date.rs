@@ -1,0 +1,401 @@
+//! Dates as the sources write them: a year, a month or a day, or bounds when only a range is
+//! known. The precision is kept, never padded into a fake day.
+//!
+//! Every date denotes a window of days ([`EventDate::window`]). The ledger counts an event once
+//! an as-of day reaches the **last** day of its window and lists it as uncertain while the as-of
+//! day is inside the window (see `ARCHITECTURE.md`, "When an event takes effect").
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A calendar day, counted from 0001-01-01 (day 1). Cheap to compare and to store as an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub i32);
+
+impl Day {
+    /// The day of a calendar date.
+    pub fn from_naive(d: NaiveDate) -> Day {
+        Day(d.num_days_from_ce())
+    }
+
+    /// Parses a full `YYYY-MM-DD` date (the form of `--as-of`).
+    pub fn parse(s: &str) -> Result<Day, DateError> {
+        match PartialDate::parse(s)? {
+            p @ PartialDate {
+                month: Some(_),
+                day: Some(_),
+                ..
+            } => Ok(p.first_day()),
+            _ => Err(DateError::NotADay(s.to_string())),
+        }
+    }
+
+    /// The calendar date of this day.
+    pub fn to_naive(self) -> NaiveDate {
+        NaiveDate::from_num_days_from_ce_opt(self.0).unwrap_or(NaiveDate::MIN)
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_naive().format("%Y-%m-%d"))
+    }
+}
+
+/// What is wrong with a date string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not of the form `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+    #[error("`{0}` is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")]
+    Malformed(String),
+    /// Well formed, but no such day or month exists.
+    #[error("`{0}` is not a real date (no such month or day; years run from 0001 to 9999)")]
+    Impossible(String),
+    /// A full day was required.
+    #[error("`{0}` is not a full day: write YYYY-MM-DD")]
+    NotADay(String),
+    /// Bounds in the wrong order.
+    #[error("bounds out of order: not_before `{0}` is after not_after `{1}`")]
+    BoundsReversed(String, String),
+}
+
+/// How precisely a date is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// Only the year.
+    Year,
+    /// The year and month.
+    Month,
+    /// The exact day.
+    Day,
+    /// Only bounds are known.
+    Bounded,
+}
+
+/// A date with the precision its source gives: `2013`, `2013-12` or `2013-12-10`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialDate {
+    year: i32,
+    month: Option<u32>,
+    day: Option<u32>,
+}
+
+impl PartialDate {
+    /// Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD` strictly (four-digit year 0001–9999, two-digit
+    /// month and day, a real calendar date).
+    pub fn parse(s: &str) -> Result<PartialDate, DateError> {
+        let malformed = || DateError::Malformed(s.to_string());
+        let parts: Vec<&str> = s.split('-').collect();
+        let widths = [4usize, 2, 2];
+        if parts.is_empty() || parts.len() > 3 {
+            return Err(malformed());
+        }
+        let mut nums = [0u32; 3];
+        for (i, p) in parts.iter().enumerate() {
+            if p.len() != widths[i] || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(malformed());
+            }
+            nums[i] = p.parse().map_err(|_| malformed())?;
+        }
+        let impossible = || DateError::Impossible(s.to_string());
+        let year = nums[0] as i32;
+        if year < 1 {
+            return Err(impossible());
+        }
+        let month = (parts.len() > 1).then_some(nums[1]);
+        let day = (parts.len() > 2).then_some(nums[2]);
+        if let Some(m) = month {
+            if !(1..=12).contains(&m) {
+                return Err(impossible());
+            }
+        }
+        if let (Some(m), Some(d)) = (month, day) {
+            NaiveDate::from_ymd_opt(year, m, d).ok_or_else(impossible)?;
+        }
+        Ok(PartialDate { year, month, day })
+    }
+
+    /// The precision of this date.
+    pub fn precision(&self) -> Precision {
+        match (self.month, self.day) {
+            (Some(_), Some(_)) => Precision::Day,
+            (Some(_), None) => Precision::Month,
+            _ => Precision::Year,
+        }
+    }
+
+    /// The first day this date may denote.
+    pub fn first_day(&self) -> Day {
+        let m = self.month.unwrap_or(1);
+        let d = self.day.unwrap_or(1);
+        Day::from_naive(NaiveDate::from_ymd_opt(self.year, m, d).unwrap_or(NaiveDate::MIN))
+    }
+
+    /// The last day this date may denote.
+    pub fn last_day(&self) -> Day {
+        match (self.month, self.day) {
+            (Some(m), Some(d)) => {
+                Day::from_naive(NaiveDate::from_ymd_opt(self.year, m, d).unwrap_or(NaiveDate::MIN))
+            }
+            (Some(m), None) => {
+                let (y, nm) = if m == 12 {
+                    (self.year + 1, 1)
+                } else {
+                    (self.year, m + 1)
+                };
+                let next = NaiveDate::from_ymd_opt(y, nm, 1).unwrap_or(NaiveDate::MAX);
+                Day(Day::from_naive(next).0 - 1)
+            }
+            _ => Day::from_naive(
+                NaiveDate::from_ymd_opt(self.year, 12, 31).unwrap_or(NaiveDate::MIN),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for PartialDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.year)?;
+        if let Some(m) = self.month {
+            write!(f, "-{m:02}")?;
+        }
+        if let Some(d) = self.day {
+            write!(f, "-{d:02}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for PartialDate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PartialDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PartialDate::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// When an event happened: a date of some precision, or bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventDate {
+    /// `"YYYY"`, `"YYYY-MM"` or `"YYYY-MM-DD"`.
+    Point(PartialDate),
+    /// `{"not_before": D, "not_after": D}`: only bounds are known.
+    Bounded {
+        /// Earliest possible date.
+        not_before: PartialDate,
+        /// Latest possible date.
+        not_after: PartialDate,
+    },
+}
+
+impl EventDate {
+    /// Parses the string form (a point date).
+    pub fn parse(s: &str) -> Result<EventDate, DateError> {
+        PartialDate::parse(s).map(EventDate::Point)
+    }
+
+    /// Builds bounds, checking their order.
+    pub fn bounded(
+        not_before: PartialDate,
+        not_after: PartialDate,
+    ) -> Result<EventDate, DateError> {
+        if not_before.first_day() > not_after.last_day() {
+            return Err(DateError::BoundsReversed(
+                not_before.to_string(),
+                not_after.to_string(),
+            ));
+        }
+        Ok(EventDate::Bounded {
+            not_before,
+            not_after,
+        })
+    }
+
+    /// The first and last day this date may denote (equal for an exact day).
+    pub fn window(&self) -> (Day, Day) {
+        match self {
+            EventDate::Point(p) => (p.first_day(), p.last_day()),
+            EventDate::Bounded {
+                not_before,
+                not_after,
+            } => (not_before.first_day(), not_after.last_day()),
+        }
+    }
+
+    /// The day from which the event counts: the last day of its window.
+    pub fn effective_day(&self) -> Day {
+        self.window().1
+    }
+
+    /// How precisely the date is known.
+    pub fn precision(&self) -> Precision {
+        match self {
+            EventDate::Point(p) => p.precision(),
+            EventDate::Bounded { .. } => Precision::Bounded,
+        }
+    }
+
+    /// Whether the date is an exact day.
+    pub fn is_exact(&self) -> bool {
+        self.precision() == Precision::Day
+    }
+}
+
+impl fmt::Display for EventDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventDate::Point(p) => write!(f, "{p}"),
+            EventDate::Bounded {
+                not_before,
+                not_after,
+            } => {
+                write!(f, "between {not_before} and {not_after}")
+            }
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoundsRepr {
+    not_before: PartialDate,
+    not_after: PartialDate,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DateRepr {
+    Point(String),
+    Bounds(serde_json::Map<String, serde_json::Value>),
+}
+
+impl Serialize for EventDate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EventDate::Point(p) => p.serialize(s),
+            EventDate::Bounded {
+                not_before,
+                not_after,
+            } => BoundsRepr {
+                not_before: *not_before,
+                not_after: *not_after,
+            }
+            .serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EventDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match DateRepr::deserialize(d).map_err(|_| {
+            D::Error::custom(
+                "a date is a string YYYY, YYYY-MM or YYYY-MM-DD, or {\"not_before\": .., \"not_after\": ..}",
+            )
+        })? {
+            DateRepr::Point(s) => EventDate::parse(&s).map_err(D::Error::custom),
+            DateRepr::Bounds(m) => {
+                let b: BoundsRepr = serde_json::from_value(serde_json::Value::Object(m))
+                    .map_err(D::Error::custom)?;
+                EventDate::bounded(b.not_before, b.not_after).map_err(D::Error::custom)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Day {
+        Day::parse(s).unwrap()
+    }
+
+    #[test]
+    fn precision_is_kept_and_windows_cover_the_whole_period() {
+        let y = EventDate::parse("2013").unwrap();
+        assert_eq!(y.to_string(), "2013");
+        assert_eq!(y.window(), (day("2013-01-01"), day("2013-12-31")));
+        let m = EventDate::parse("2024-02").ok();
+        assert_eq!(
+            m.map(|m| m.window()),
+            Some((day("2024-02-01"), day("2024-02-29")))
+        );
+        let m = EventDate::parse("2023-12").ok();
+        assert_eq!(
+            m.map(|m| m.window()),
+            Some((day("2023-12-01"), day("2023-12-31")))
+        );
+        let d = EventDate::parse("2016-04-28").ok();
+        assert_eq!(
+            d.map(|d| d.window()),
+            Some((day("2016-04-28"), day("2016-04-28")))
+        );
+    }
+
+    #[test]
+    fn impossible_and_malformed_dates_are_refused() {
+        for bad in [
+            "2023-02-29",
+            "0000-01-01",
+            "2023-13",
+            "2023-00-10",
+            "2023-04-31",
+        ] {
+            assert!(
+                matches!(PartialDate::parse(bad), Err(DateError::Impossible(_))),
+                "{bad}"
+            );
+        }
+        for bad in [
+            "",
+            "23",
+            "2023-1-01",
+            "2023/01/01",
+            "2023-01-01T00:00",
+            "+2023",
+            "２０２３",
+        ] {
+            assert!(
+                matches!(PartialDate::parse(bad), Err(DateError::Malformed(_))),
+                "{bad}"
+            );
+        }
+        assert!(PartialDate::parse("2024-02-29").is_ok());
+    }
+
+    #[test]
+    fn bounds_parse_from_json_and_must_be_ordered() {
+        let d: Result<EventDate, _> =
+            serde_json::from_str(r#"{"not_before":"2014-04-15","not_after":"2015-04-15"}"#);
+        let d = d.ok();
+        assert_eq!(
+            d.map(|d| d.window()),
+            Some((day("2014-04-15"), day("2015-04-15")))
+        );
+        assert_eq!(
+            d.map(|d| d.to_string()).as_deref(),
+            Some("between 2014-04-15 and 2015-04-15")
+        );
+        let r: Result<EventDate, _> =
+            serde_json::from_str(r#"{"not_before":"2016","not_after":"2015"}"#);
+        assert!(r.is_err());
+        let r: Result<EventDate, _> =
+            serde_json::from_str(r#"{"not_before":"2016","not_after":"2017","x":1}"#);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn day_parse_requires_a_full_day() {
+        assert!(matches!(Day::parse("2019"), Err(DateError::NotADay(_))));
+        assert_eq!(day("2019-06-01").to_string(), "2019-06-01");
+    }
+}

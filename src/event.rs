@@ -1,0 +1,963 @@
+//! The event model: what can happen, as plain past-tense data; strict parsing of the input
+//! format (`docs/event-format.md`); the canonical JSON that is stored and hashed.
+//!
+//! No SQL and no clock here: parsing checks shape (types, fields, dates, party codes);
+//! the rules that depend on other events live in [`crate::projection`].
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::date::EventDate;
+use crate::party::Party;
+
+/// Where a fact comes from: a document or a URL, and the sentence it rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// A document's name (for the built-in history, the seed file's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// A public URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The sentence the event rests on.
+    pub quote: String,
+}
+
+impl Source {
+    /// `document` or `url`, whichever is given (document first).
+    pub fn citation(&self) -> &str {
+        self.document
+            .as_deref()
+            .or(self.url.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// An organ or forum that meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Organ {
+    /// The IOFS General Assembly.
+    GeneralAssembly,
+    /// The IOFS Executive Board.
+    ExecutiveBoard,
+    /// The OIC Council of Foreign Ministers.
+    CouncilOfForeignMinisters,
+    /// The OIC Ministerial Conference on Food Security and Agricultural Development.
+    MinisterialConference,
+    /// The Intergovernmental Experts Meeting that drafted the Statute.
+    IntergovernmentalExpertsMeeting,
+    /// The World Islamic Economic Forum.
+    WorldIslamicEconomicForum,
+    /// The UN-OIC General Meeting on Cooperation.
+    UnOicGeneralMeeting,
+}
+
+impl Organ {
+    /// The snake_case name used in the format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Organ::GeneralAssembly => "general_assembly",
+            Organ::ExecutiveBoard => "executive_board",
+            Organ::CouncilOfForeignMinisters => "council_of_foreign_ministers",
+            Organ::MinisterialConference => "ministerial_conference",
+            Organ::IntergovernmentalExpertsMeeting => "intergovernmental_experts_meeting",
+            Organ::WorldIslamicEconomicForum => "world_islamic_economic_forum",
+            Organ::UnOicGeneralMeeting => "un_oic_general_meeting",
+        }
+    }
+
+    /// A human name.
+    pub fn title(self) -> &'static str {
+        match self {
+            Organ::GeneralAssembly => "General Assembly",
+            Organ::ExecutiveBoard => "Executive Board",
+            Organ::CouncilOfForeignMinisters => "Council of Foreign Ministers",
+            Organ::MinisterialConference => "Ministerial Conference",
+            Organ::IntergovernmentalExpertsMeeting => "Intergovernmental Experts Meeting",
+            Organ::WorldIslamicEconomicForum => "World Islamic Economic Forum",
+            Organ::UnOicGeneralMeeting => "UN-OIC General Meeting",
+        }
+    }
+}
+
+/// An office held by one person at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Office {
+    /// The Director General of IOFS.
+    DirectorGeneral,
+}
+
+impl Office {
+    /// The snake_case name used in the format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Office::DirectorGeneral => "director_general",
+        }
+    }
+}
+
+/// A seat's role on a board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Chairs the board.
+    Chair,
+    /// An elected member.
+    Member,
+    /// A permanent member.
+    PermanentMember,
+    /// An honorary chair.
+    HonoraryChair,
+}
+
+/// One seat of a board: a party, or an office held ex officio.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seat {
+    /// The party holding the seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Party>,
+    /// An office holding the seat ex officio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office: Option<Office>,
+    /// Its role.
+    pub role: Role,
+}
+
+/// What a claim is about (see `docs/event-format.md`, "Claims").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimAbout {
+    /// Number of members at the date; `value` is an integer.
+    MemberCount,
+    /// Number of ratifications at the date; `value` is an integer.
+    RatificationCount,
+    /// The `party`'s place in signature order; `value` is an integer.
+    SignatoryOrdinal,
+    /// Whether the Statute was in force at the date; `value` is a bool.
+    StatuteInForce,
+    /// The Director General at the date; `value` is a name or null.
+    DirectorGeneral,
+    /// The Executive Board chair at the date; `value` is a party code.
+    BoardChair,
+    /// A statement that replay cannot check; `value` is a string.
+    Statement,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The kind of an event and its own fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub enum Kind {
+    /// The organisation was established.
+    OrganisationEstablished {},
+    /// The Statute was adopted.
+    StatuteAdopted {},
+    /// A party signed the Statute and so became a member.
+    StatuteSigned { party: Party },
+    /// A party ratified the Statute.
+    StatuteRatified { party: Party },
+    /// The Statute entered into force.
+    StatuteEnteredIntoForce {},
+    /// A party was admitted as an observer.
+    ObserverAdmitted { party: Party },
+    /// A member withdrew.
+    MembershipWithdrawn { party: Party },
+    /// The secretariat became operational.
+    SecretariatOperational {},
+    /// A proposal was made.
+    ProposalMade {
+        description: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proposer: Option<Party>,
+    },
+    /// An organ met.
+    MeetingHeld {
+        organ: Organ,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<u32>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        extraordinary: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<Party>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        online: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        theme: Option<String>,
+    },
+    /// Someone was appointed to an office.
+    OfficerAppointed {
+        office: Office,
+        person: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        takes_office: Option<EventDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        term_years: Option<u32>,
+    },
+    /// The holder left an office.
+    OfficeVacated {
+        office: Office,
+        person: String,
+        reason: String,
+    },
+    /// A board was elected (replaces the previous composition).
+    BoardElected { organ: Organ, seats: Vec<Seat> },
+    /// A document was adopted.
+    DocumentAdopted {
+        title: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        organ: Option<Organ>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<u32>,
+    },
+    /// A programme was established.
+    ProgrammeEstablished {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        organ: Option<Organ>,
+    },
+    /// An agreement was signed.
+    AgreementSigned { title: String, counterparty: String },
+    /// A source asserts something that replay can check.
+    Claim {
+        about: ClaimAbout,
+        value: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        party: Option<Party>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+    },
+    /// An earlier event is withdrawn from the record.
+    Retraction { retracts: u64, reason: String },
+    /// An earlier event is replaced by a corrected one.
+    Correction {
+        corrects: u64,
+        replacement: Box<Event>,
+        reason: String,
+    },
+}
+
+impl Kind {
+    /// The `type` string.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::OrganisationEstablished {} => "organisation_established",
+            Kind::StatuteAdopted {} => "statute_adopted",
+            Kind::StatuteSigned { .. } => "statute_signed",
+            Kind::StatuteRatified { .. } => "statute_ratified",
+            Kind::StatuteEnteredIntoForce {} => "statute_entered_into_force",
+            Kind::ObserverAdmitted { .. } => "observer_admitted",
+            Kind::MembershipWithdrawn { .. } => "membership_withdrawn",
+            Kind::SecretariatOperational {} => "secretariat_operational",
+            Kind::ProposalMade { .. } => "proposal_made",
+            Kind::MeetingHeld { .. } => "meeting_held",
+            Kind::OfficerAppointed { .. } => "officer_appointed",
+            Kind::OfficeVacated { .. } => "office_vacated",
+            Kind::BoardElected { .. } => "board_elected",
+            Kind::DocumentAdopted { .. } => "document_adopted",
+            Kind::ProgrammeEstablished { .. } => "programme_established",
+            Kind::AgreementSigned { .. } => "agreement_signed",
+            Kind::Claim { .. } => "claim",
+            Kind::Retraction { .. } => "retraction",
+            Kind::Correction { .. } => "correction",
+        }
+    }
+
+    /// Retractions and corrections act on the record, not in the world.
+    pub fn is_record_event(&self) -> bool {
+        matches!(self, Kind::Retraction { .. } | Kind::Correction { .. })
+    }
+
+    /// Every party this event names (for `history PARTY`).
+    pub fn parties(&self) -> Vec<&Party> {
+        match self {
+            Kind::StatuteSigned { party }
+            | Kind::StatuteRatified { party }
+            | Kind::ObserverAdmitted { party }
+            | Kind::MembershipWithdrawn { party } => vec![party],
+            Kind::ProposalMade { proposer, .. } => proposer.iter().collect(),
+            Kind::MeetingHeld { host, .. } => host.iter().collect(),
+            Kind::BoardElected { seats, .. } => {
+                seats.iter().filter_map(|s| s.party.as_ref()).collect()
+            }
+            Kind::Claim {
+                party,
+                value,
+                about,
+                ..
+            } => {
+                let _ = (value, about);
+                party.iter().collect()
+            }
+            Kind::Correction { replacement, .. } => replacement.kind.parties(),
+            _ => vec![],
+        }
+    }
+}
+
+/// One event: its kind, when it happened and where the record of it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// What happened.
+    pub kind: Kind,
+    /// When it happened (absent only on retractions and corrections).
+    pub date: Option<EventDate>,
+    /// Last day of a multi-day event.
+    pub end_date: Option<EventDate>,
+    /// The source and sentence the event rests on.
+    pub source: Source,
+    /// A second source for the date, when `source` does not state it.
+    pub date_source: Option<Source>,
+    /// Why the date is what it is, when the quoted sentence does not state it.
+    pub inferred: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// Where in the input an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// 1-based line of a JSON Lines input.
+    Line(usize),
+    /// 0-based index in a JSON array input.
+    Index(usize),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line(n) => write!(f, "line {n}"),
+            Location::Index(n) => write!(f, "array index {n}"),
+        }
+    }
+}
+
+/// Why an input event was refused before any rule was checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct ParseError {
+    /// Where.
+    pub location: Location,
+    /// The field, when one is to blame.
+    pub field: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+const STORE_FIELDS: [&str; 4] = ["seq", "recorded_at", "hash", "prev_hash"];
+
+struct CommonRepr {
+    date: Option<EventDate>,
+    end_date: Option<EventDate>,
+    source: Option<Source>,
+    date_source: Option<Source>,
+    inferred: Option<String>,
+    note: Option<String>,
+}
+
+/// Pulls the field name out of a serde message such as "unknown field `x`, expected ...".
+fn field_in(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    Some(msg[start..start + len].to_string())
+}
+
+impl Event {
+    /// Parses one event from a JSON object, checking every field (see `docs/event-format.md`).
+    /// Errors name the field; the caller adds the location.
+    pub fn from_object(mut obj: Map<String, Value>) -> Result<Event, (Option<String>, String)> {
+        for f in STORE_FIELDS {
+            if obj.contains_key(f) {
+                return Err((
+                    Some(f.to_string()),
+                    format!("field `{f}` is set by the store, not by input: remove it"),
+                ));
+            }
+        }
+        let ty = match obj.get("type") {
+            Some(Value::String(t)) => t.clone(),
+            Some(_) => return Err((Some("type".into()), "`type` must be a string".into())),
+            None => return Err((Some("type".into()), "missing field `type`".into())),
+        };
+        fn take<T: serde::de::DeserializeOwned>(
+            obj: &mut Map<String, Value>,
+            field: &str,
+        ) -> Result<Option<T>, (Option<String>, String)> {
+            match obj.remove(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => serde_json::from_value(v)
+                    .map(Some)
+                    .map_err(|e| (Some(field.to_string()), format!("`{field}`: {e}"))),
+            }
+        }
+        let c = CommonRepr {
+            date: take(&mut obj, "date")?,
+            end_date: take(&mut obj, "end_date")?,
+            source: take(&mut obj, "source")?,
+            date_source: take(&mut obj, "date_source")?,
+            inferred: take(&mut obj, "inferred")?,
+            note: take(&mut obj, "note")?,
+        };
+        let kind: Kind = serde_json::from_value(Value::Object(obj)).map_err(|e| {
+            let m = e.to_string();
+            let field = if m.contains("unknown variant") {
+                Some("type".to_string())
+            } else {
+                field_in(&m)
+            };
+            let m = if m.contains("unknown variant") {
+                format!("unknown event type `{ty}` ({m})")
+            } else {
+                format!("{m} (in a `{ty}` event)")
+            };
+            (field, m)
+        })?;
+        let source = c.source.ok_or_else(|| {
+            (
+                Some("source".to_string()),
+                "missing field `source`: give {\"document\" or \"url\", \"quote\"}".to_string(),
+            )
+        })?;
+        let ev = Event {
+            kind,
+            date: c.date,
+            end_date: c.end_date,
+            source,
+            date_source: c.date_source,
+            inferred: c.inferred,
+            note: c.note,
+        };
+        ev.check_shape()?;
+        Ok(ev)
+    }
+
+    /// Checks what the types alone cannot: required dates, non-empty texts, claim values.
+    fn check_shape(&self) -> Result<(), (Option<String>, String)> {
+        let err = |f: &str, m: String| Err((Some(f.to_string()), m));
+        for (name, s) in [("source", &self.source)]
+            .into_iter()
+            .chain(self.date_source.iter().map(|s| ("date_source", s)))
+        {
+            if s.document.as_deref().is_none_or(str::is_empty)
+                && s.url.as_deref().is_none_or(str::is_empty)
+            {
+                return err(name, format!("`{name}` needs a `document` or a `url`"));
+            }
+            if s.quote.trim().is_empty() {
+                return err(
+                    name,
+                    format!("`{name}.quote` must be the sentence the event rests on, not empty"),
+                );
+            }
+        }
+        if self.kind.is_record_event() {
+            // date is optional (the day the error was found).
+        } else if self.date.is_none() {
+            return err(
+                "date",
+                format!(
+                    "missing field `date` (required on `{}`)",
+                    self.kind.type_name()
+                ),
+            );
+        }
+        if let (Some(d), Some(e)) = (self.date, self.end_date) {
+            if e.window().1 < d.window().0 {
+                return err("end_date", format!("end_date `{e}` is before date `{d}`"));
+            }
+        }
+        if self.end_date.is_some() && self.date.is_none() {
+            return err("end_date", "end_date without date".into());
+        }
+        let nonempty = |f: &str, s: &str| {
+            if s.trim().is_empty() {
+                Err((Some(f.to_string()), format!("`{f}` must not be empty")))
+            } else {
+                Ok(())
+            }
+        };
+        match &self.kind {
+            Kind::ProposalMade { description, .. } => nonempty("description", description)?,
+            Kind::OfficerAppointed {
+                person,
+                takes_office,
+                term_years,
+                ..
+            } => {
+                nonempty("person", person)?;
+                if let (Some(t), Some(d)) = (takes_office, self.date) {
+                    if t.window().1 < d.window().0 {
+                        return err(
+                            "takes_office",
+                            format!("takes_office `{t}` is before the appointment's date `{d}`"),
+                        );
+                    }
+                }
+                if *term_years == Some(0) {
+                    return err("term_years", "term_years must be at least 1".into());
+                }
+            }
+            Kind::OfficeVacated { person, reason, .. } => {
+                nonempty("person", person)?;
+                nonempty("reason", reason)?;
+            }
+            Kind::BoardElected { seats, .. } => {
+                if seats.is_empty() {
+                    return err("seats", "a board needs at least one seat".into());
+                }
+                let mut seen = Vec::new();
+                for (i, s) in seats.iter().enumerate() {
+                    match (&s.party, &s.office) {
+                        (Some(_), None) | (None, Some(_)) => {}
+                        _ => {
+                            return err(
+                                "seats",
+                                format!("seat {i}: give exactly one of `party` or `office`"),
+                            )
+                        }
+                    }
+                    let who = (s.party.clone(), s.office);
+                    if seen.contains(&who) {
+                        return err("seats", format!("seat {i}: the same holder has two seats"));
+                    }
+                    seen.push(who);
+                }
+                if seats.iter().filter(|s| s.role == Role::Chair).count() > 1 {
+                    return err("seats", "a board has at most one chair".into());
+                }
+            }
+            Kind::DocumentAdopted { title, .. } => nonempty("title", title)?,
+            Kind::ProgrammeEstablished { name, .. } => nonempty("name", name)?,
+            Kind::AgreementSigned {
+                title,
+                counterparty,
+            } => {
+                nonempty("title", title)?;
+                nonempty("counterparty", counterparty)?;
+            }
+            Kind::Claim {
+                about,
+                value,
+                party,
+                ..
+            } => {
+                let ok = match about {
+                    ClaimAbout::MemberCount | ClaimAbout::RatificationCount => value.is_u64(),
+                    ClaimAbout::SignatoryOrdinal => {
+                        value.as_u64().is_some_and(|v| v >= 1) && party.is_some()
+                    }
+                    ClaimAbout::StatuteInForce => value.is_boolean(),
+                    ClaimAbout::DirectorGeneral => {
+                        value.is_null() || value.as_str().is_some_and(|s| !s.trim().is_empty())
+                    }
+                    ClaimAbout::BoardChair => {
+                        value.as_str().is_some_and(|s| Party::parse(s).is_ok())
+                    }
+                    ClaimAbout::Statement => value.as_str().is_some_and(|s| !s.trim().is_empty()),
+                };
+                if !ok {
+                    let want = match about {
+                        ClaimAbout::MemberCount | ClaimAbout::RatificationCount => {
+                            "a non-negative integer"
+                        }
+                        ClaimAbout::SignatoryOrdinal => "a positive integer, with `party`",
+                        ClaimAbout::StatuteInForce => "true or false",
+                        ClaimAbout::DirectorGeneral => "a person's name or null",
+                        ClaimAbout::BoardChair => "a known party code",
+                        ClaimAbout::Statement => "a non-empty string",
+                    };
+                    return err(
+                        "value",
+                        format!(
+                            "a `{}` claim's value must be {want}",
+                            serde_json::to_value(about)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        ),
+                    );
+                }
+            }
+            Kind::Retraction { retracts, reason } => {
+                nonempty("reason", reason)?;
+                if *retracts == 0 {
+                    return err("retracts", "seq numbers start at 1".into());
+                }
+            }
+            Kind::Correction {
+                corrects,
+                replacement,
+                reason,
+            } => {
+                nonempty("reason", reason)?;
+                if *corrects == 0 {
+                    return err("corrects", "seq numbers start at 1".into());
+                }
+                if replacement.kind.is_record_event() {
+                    return err(
+                        "replacement",
+                        "a replacement must be a world event, not a retraction or correction"
+                            .into(),
+                    );
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The canonical JSON object: `type`, `date`, `end_date`, the kind's fields, `source`,
+    /// `date_source`, `inferred`, `note`, in that order, absent fields omitted.
+    pub fn to_value(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("type".into(), Value::String(self.kind.type_name().into()));
+        if let Some(d) = &self.date {
+            out.insert(
+                "date".into(),
+                serde_json::to_value(d).unwrap_or(Value::Null),
+            );
+        }
+        if let Some(d) = &self.end_date {
+            out.insert(
+                "end_date".into(),
+                serde_json::to_value(d).unwrap_or(Value::Null),
+            );
+        }
+        if let Ok(Value::Object(kind)) = serde_json::to_value(&self.kind) {
+            for (k, v) in kind {
+                if k != "type" {
+                    out.insert(k, v);
+                }
+            }
+        }
+        out.insert(
+            "source".into(),
+            serde_json::to_value(&self.source).unwrap_or(Value::Null),
+        );
+        if let Some(s) = &self.date_source {
+            out.insert(
+                "date_source".into(),
+                serde_json::to_value(s).unwrap_or(Value::Null),
+            );
+        }
+        if let Some(s) = &self.inferred {
+            out.insert("inferred".into(), Value::String(s.clone()));
+        }
+        if let Some(s) = &self.note {
+            out.insert("note".into(), Value::String(s.clone()));
+        }
+        Value::Object(out)
+    }
+
+    /// The canonical JSON text, as stored and hashed.
+    pub fn canonical_json(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    /// Parses a stored canonical JSON text.
+    pub fn from_json(text: &str) -> Result<Event, String> {
+        match parse_strict(text) {
+            Ok(Value::Object(m)) => Event::from_object(m).map_err(|(_, m)| m),
+            Ok(_) => Err("not a JSON object".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The world event this event puts in the replay: itself, or a correction's replacement;
+    /// `None` for a retraction.
+    pub fn world_event(&self) -> Option<&Event> {
+        match &self.kind {
+            Kind::Retraction { .. } => None,
+            Kind::Correction { replacement, .. } => Some(replacement),
+            _ => Some(self),
+        }
+    }
+
+    /// The day the event takes effect in replay (the last day of its date window; for an
+    /// appointment, of `takes_office` when given).
+    pub fn effective_day(&self) -> Option<crate::date::Day> {
+        let w = self.world_event()?;
+        match &w.kind {
+            Kind::OfficerAppointed {
+                takes_office: Some(t),
+                ..
+            } => Some(t.effective_day()),
+            _ => w.date.map(|d| d.effective_day()),
+        }
+    }
+
+    /// The window of days this event may have taken effect in.
+    pub fn effect_window(&self) -> Option<(crate::date::Day, crate::date::Day)> {
+        let w = self.world_event()?;
+        match &w.kind {
+            Kind::OfficerAppointed {
+                takes_office: Some(t),
+                ..
+            } => Some(t.window()),
+            _ => w.date.map(|d| d.window()),
+        }
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = StrictValue.deserialize(d)?;
+        match v {
+            Value::Object(m) => Event::from_object(m).map_err(|(f, m)| match f {
+                Some(f) => de::Error::custom(format!("replacement.{f}: {m}")),
+                None => de::Error::custom(m),
+            }),
+            _ => Err(de::Error::custom("an event must be a JSON object")),
+        }
+    }
+}
+
+/// A JSON value seed that refuses duplicate keys at any depth.
+struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictValue)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(x) = seq.next_element_seed(StrictValue)? {
+            v.push(x);
+        }
+        Ok(Value::Array(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if m.contains_key(&k) {
+                return Err(de::Error::custom(format!("duplicate key `{k}`")));
+            }
+            let v = map.next_value_seed(StrictValue)?;
+            m.insert(k, v);
+        }
+        Ok(Value::Object(m))
+    }
+}
+
+/// Parses JSON text refusing duplicate keys at any depth and trailing characters.
+pub fn parse_strict(text: &str) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = StrictValue.deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+/// Parses an input batch: JSON Lines (one object per line; blank lines skipped), or one JSON
+/// array of objects (when the first non-blank character is `[`).
+/// Every error is returned with its location; the caller refuses the batch if there is any.
+pub fn parse_batch(text: &str) -> Result<Vec<(Location, Event)>, Vec<ParseError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let one = |loc: Location,
+               v: Value,
+               out: &mut Vec<(Location, Event)>,
+               errors: &mut Vec<ParseError>| match v {
+        Value::Object(m) => match Event::from_object(m) {
+            Ok(ev) => out.push((loc, ev)),
+            Err((field, message)) => errors.push(ParseError {
+                location: loc,
+                field,
+                message,
+            }),
+        },
+        _ => errors.push(ParseError {
+            location: loc,
+            field: None,
+            message: "each event must be a JSON object".into(),
+        }),
+    };
+    if text.trim_start().starts_with('[') {
+        match parse_strict(text) {
+            Ok(Value::Array(items)) => {
+                for (i, v) in items.into_iter().enumerate() {
+                    one(Location::Index(i), v, &mut out, &mut errors);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(ParseError {
+                location: Location::Line(e.line()),
+                field: None,
+                message: format!("malformed JSON array: {e}"),
+            }),
+        }
+    } else {
+        for (i, line) in text.lines().enumerate() {
+            let loc = Location::Line(i + 1);
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_strict(line) {
+                Ok(v) => one(loc, v, &mut out, &mut errors),
+                Err(e) => errors.push(ParseError {
+                    location: loc,
+                    field: None,
+                    message: format!("malformed JSON: {e}"),
+                }),
+            }
+            if errors.len() >= 100 {
+                break;
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r#""source":{"document":"d.txt","quote":"q"}"#;
+
+    fn parse(line: &str) -> Result<Event, ParseError> {
+        parse_batch(line)
+            .map(|mut v| v.remove(0).1)
+            .map_err(|mut e| e.remove(0))
+    }
+
+    #[test]
+    fn a_valid_event_round_trips_through_canonical_json() {
+        let line = format!(
+            r#"{{"note":"n","party":"KAZ","date":"2013-12","type":"statute_signed",{SRC}}}"#
+        );
+        let ev = parse(&line).unwrap();
+        let canon = ev.canonical_json();
+        assert_eq!(
+            canon,
+            r#"{"type":"statute_signed","date":"2013-12","party":"KAZ","source":{"document":"d.txt","quote":"q"},"note":"n"}"#
+        );
+        assert_eq!(Event::from_json(&canon).unwrap(), ev);
+    }
+
+    #[test]
+    fn unknown_types_fields_and_store_fields_are_refused_naming_the_field() {
+        let e = parse(&format!(
+            r#"{{"type":"statute_stolen","date":"2013",{SRC}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("type"));
+        let e = parse(&format!(
+            r#"{{"type":"statute_signed","party":"KAZ","colour":"red","date":"2013",{SRC}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("colour"));
+        let e = parse(&format!(
+            r#"{{"type":"statute_signed","party":"KAZ","seq":4,"date":"2013",{SRC}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("seq"));
+        let e = parse(&format!(
+            r#"{{"type":"statute_signed","party":"XXX","date":"2013",{SRC}}}"#
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("unknown party"), "{}", e.message);
+        let e = parse(&format!(
+            r#"{{"type":"statute_signed","party":"KAZ","date":"2023-02-29",{SRC}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("date"), "{}", e.message);
+        let e = parse(r#"{"type":"statute_signed","party":"KAZ","date":"2013"}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("source"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        assert!(parse(&format!(
+            r#"{{"type":"statute_signed","party":"KAZ","party":"SAU","date":"2013",{SRC}}}"#
+        ))
+        .is_err());
+        assert!(parse(r#"{"type":"statute_adopted","date":"2013","source":{"document":"a","document":"b","quote":"q"}}"#).is_err());
+    }
+
+    #[test]
+    fn arrays_report_the_index_and_lines_the_line() {
+        let e = parse_batch(&format!(
+            "[{{\"type\":\"statute_adopted\",\"date\":\"2013\",{SRC}}}, 5]"
+        ))
+        .unwrap_err();
+        assert_eq!(e[0].location, Location::Index(1));
+        let e = parse_batch(&format!(
+            "\n{{\"type\":\"statute_adopted\",\"date\":\"2013\",{SRC}}}\n{{oops"
+        ))
+        .unwrap_err();
+        assert_eq!(e[0].location, Location::Line(3));
+    }
+
+    #[test]
+    fn corrections_carry_a_complete_replacement() {
+        let line = format!(
+            r#"{{"type":"correction","corrects":3,"reason":"r","replacement":{{"type":"statute_signed","party":"KAZ","date":"2014",{SRC}}},{SRC}}}"#
+        );
+        let ev = parse(&line).unwrap();
+        assert_eq!(
+            ev.world_event().map(|w| w.kind.type_name()),
+            Some("statute_signed")
+        );
+        let bad = format!(
+            r#"{{"type":"correction","corrects":3,"reason":"r","replacement":{{"type":"statute_signed","date":"2014",{SRC}}},{SRC}}}"#
+        );
+        let e = parse(&bad).unwrap_err();
+        assert!(e.message.contains("party"), "{}", e.message);
+    }
+}

@@ -1,0 +1,649 @@
+//! The projection: a pure fold of world events, in replay order, into facts keyed by subject.
+//!
+//! Each event changes a few keys (`member:KAZ`, `count:members`, `office:director_general`…).
+//! The store keeps every change as a row `(key, day, ord, fact)`, so the value of any key at any
+//! day is one index seek; in memory the fold keeps only the current value of each key.
+//!
+//! **Architecture invariant:** the append rules are checked here, in [`Projection::apply`], and
+//! nowhere else, so appends, `rebuild` and `verify` hold the log to exactly the same rules. The
+//! fold does no I/O.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::date::{Day, EventDate};
+use crate::event::{Event, Kind, Office, Organ, Seat};
+use crate::party::Party;
+
+/// A counter kept as a time series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Counter {
+    /// Current members.
+    Members,
+    /// Parties that have ratified.
+    Ratifications,
+    /// Current observers.
+    Observers,
+    /// Signatures ever made (gives each signatory its ordinal).
+    Signatures,
+}
+
+/// A one-off milestone of the organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Milestone {
+    /// `organisation_established`.
+    Established,
+    /// `statute_adopted`.
+    StatuteAdopted,
+    /// `statute_entered_into_force`.
+    StatuteInForce,
+    /// `secretariat_operational`.
+    SecretariatOperational,
+}
+
+/// The subject of a time series of facts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    /// A party's membership.
+    Member(Party),
+    /// A party's ratification.
+    Ratified(Party),
+    /// A party's observer status.
+    Observer(Party),
+    /// Who holds an office.
+    Office(Office),
+    /// A board's composition.
+    Board(Organ),
+    /// A milestone.
+    Milestone(Milestone),
+    /// A counter.
+    Count(Counter),
+}
+
+impl Key {
+    /// The key as stored.
+    pub fn encode(&self) -> String {
+        match self {
+            Key::Member(p) => format!("member:{p}"),
+            Key::Ratified(p) => format!("ratified:{p}"),
+            Key::Observer(p) => format!("observer:{p}"),
+            Key::Office(o) => format!("office:{}", o.as_str()),
+            Key::Board(o) => format!("board:{}", o.as_str()),
+            Key::Milestone(m) => format!(
+                "milestone:{}",
+                match m {
+                    Milestone::Established => "established",
+                    Milestone::StatuteAdopted => "statute_adopted",
+                    Milestone::StatuteInForce => "statute_in_force",
+                    Milestone::SecretariatOperational => "secretariat_operational",
+                }
+            ),
+            Key::Count(c) => format!(
+                "count:{}",
+                match c {
+                    Counter::Members => "members",
+                    Counter::Ratifications => "ratifications",
+                    Counter::Observers => "observers",
+                    Counter::Signatures => "signatures",
+                }
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.encode())
+    }
+}
+
+/// The value of a key from some day on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Fact {
+    /// A member since the signature `seq`, the `ordinal`-th signature.
+    Member {
+        /// Date of the signature as written.
+        since: EventDate,
+        /// The signature's seq.
+        seq: u64,
+        /// Place in signature order.
+        ordinal: u64,
+    },
+    /// No longer a member.
+    Withdrawn {
+        /// Date of the withdrawal.
+        since: EventDate,
+        /// The withdrawal's seq.
+        seq: u64,
+    },
+    /// Ratified, or an observer, or a milestone reached.
+    Since {
+        /// Date as written.
+        since: EventDate,
+        /// The event's seq.
+        seq: u64,
+    },
+    /// Observer status ended (the observer became a member).
+    Ended {
+        /// When.
+        since: EventDate,
+        /// The event's seq.
+        seq: u64,
+    },
+    /// Holder of an office (`person` null when vacant).
+    Holder {
+        /// The holder, or null when vacant.
+        person: Option<String>,
+        /// Since when.
+        since: EventDate,
+        /// The event's seq.
+        seq: u64,
+        /// Term in years, when the appointment gives one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        term_years: Option<u32>,
+        /// The reason the office fell vacant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vacated_reason: Option<String>,
+        /// Who held it before it fell vacant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<String>,
+    },
+    /// A board's composition.
+    Board {
+        /// Its seats.
+        seats: Vec<Seat>,
+        /// Elected when.
+        since: EventDate,
+        /// The election's seq.
+        seq: u64,
+    },
+    /// A counter's value.
+    Count {
+        /// The value.
+        value: u64,
+    },
+}
+
+/// An append rule (see `ARCHITECTURE.md`, "Invariants").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// A member cannot sign again.
+    MemberCannotSignAgain,
+    /// Only a member can withdraw.
+    OnlyAMemberCanWithdraw,
+    /// A party ratifies at most once.
+    RatifiesAtMostOnce,
+    /// An office can be vacated only by its holder.
+    OnlyTheHolderCanVacate,
+    /// A member is not also an observer; an observer is not admitted twice.
+    ObserverIsNotAMember,
+    /// The Statute enters into force once.
+    EntersIntoForceOnce,
+    /// Retraction and correction targets exist, are world events, and are not retracted.
+    TargetMustBeLive,
+    /// Dates are not after the day of recording.
+    NoFutureDates,
+    /// `--expect-head` must match the log's last seq.
+    ExpectedHead,
+}
+
+impl Rule {
+    /// The rule in words.
+    pub fn text(self) -> &'static str {
+        match self {
+            Rule::MemberCannotSignAgain => "a member cannot sign again",
+            Rule::OnlyAMemberCanWithdraw => "only a member can withdraw",
+            Rule::RatifiesAtMostOnce => "a party ratifies at most once",
+            Rule::OnlyTheHolderCanVacate => "an office can be vacated only by its holder",
+            Rule::ObserverIsNotAMember => {
+                "a member is never also an observer, and an observer is admitted once"
+            }
+            Rule::EntersIntoForceOnce => "the Statute enters into force once",
+            Rule::TargetMustBeLive => {
+                "a retraction or correction must target an existing, unretracted world event"
+            }
+            Rule::NoFutureDates => "a date may not be after the day of recording",
+            Rule::ExpectedHead => "--expect-head must equal the log's last seq",
+        }
+    }
+}
+
+/// An event that breaks a rule, at replay position `day`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Which rule.
+    pub rule: Rule,
+    /// The offending field.
+    pub field: &'static str,
+    /// What exactly.
+    pub detail: String,
+}
+
+/// The fold's state: the current fact of every key.
+#[derive(Debug, Default, Clone)]
+pub struct Projection {
+    current: HashMap<Key, Fact>,
+}
+
+/// One change the fold made: `key` holds `fact` from this event on.
+pub type Change = (Key, Fact);
+
+impl Projection {
+    /// An empty projection (the state before any event).
+    pub fn new() -> Projection {
+        Projection::default()
+    }
+
+    /// A projection seeded with known facts (the state at some point of the replay).
+    pub fn from_facts(facts: impl IntoIterator<Item = (Key, Fact)>) -> Projection {
+        Projection {
+            current: facts.into_iter().collect(),
+        }
+    }
+
+    /// The current fact of a key.
+    pub fn get(&self, key: &Key) -> Option<&Fact> {
+        self.current.get(key)
+    }
+
+    /// All current facts.
+    pub fn facts(&self) -> impl Iterator<Item = (&Key, &Fact)> {
+        self.current.iter()
+    }
+
+    fn count(&self, c: Counter) -> u64 {
+        match self.current.get(&Key::Count(c)) {
+            Some(Fact::Count { value }) => *value,
+            _ => 0,
+        }
+    }
+
+    fn is_member(&self, p: &Party) -> bool {
+        matches!(
+            self.current.get(&Key::Member(p.clone())),
+            Some(Fact::Member { .. })
+        )
+    }
+
+    fn is_observer(&self, p: &Party) -> bool {
+        matches!(
+            self.current.get(&Key::Observer(p.clone())),
+            Some(Fact::Since { .. })
+        )
+    }
+
+    /// Applies one world event (`seq` is the seq that reports it: the event's own, or the
+    /// correction's). Checks the rules first; on a violation nothing changes.
+    pub fn apply(&mut self, seq: u64, ev: &Event) -> Result<Vec<Change>, Violation> {
+        let mut ch: Vec<Change> = Vec::new();
+        let since = match &ev.kind {
+            Kind::OfficerAppointed {
+                takes_office: Some(t),
+                ..
+            } => *t,
+            _ => match ev.date {
+                Some(d) => d,
+                None => return Ok(ch),
+            },
+        };
+        let violation = |rule, field, detail: String| {
+            Err(Violation {
+                rule,
+                field,
+                detail,
+            })
+        };
+        match &ev.kind {
+            Kind::StatuteSigned { party } => {
+                if let Some(Fact::Member {
+                    since: s, seq: sq, ..
+                }) = self.current.get(&Key::Member(party.clone()))
+                {
+                    return violation(
+                        Rule::MemberCannotSignAgain,
+                        "party",
+                        format!("{party} is already a member (signed {s}, seq {sq})"),
+                    );
+                }
+                let ordinal = self.count(Counter::Signatures) + 1;
+                ch.push((
+                    Key::Member(party.clone()),
+                    Fact::Member {
+                        since,
+                        seq,
+                        ordinal,
+                    },
+                ));
+                ch.push((
+                    Key::Count(Counter::Signatures),
+                    Fact::Count { value: ordinal },
+                ));
+                ch.push((
+                    Key::Count(Counter::Members),
+                    Fact::Count {
+                        value: self.count(Counter::Members) + 1,
+                    },
+                ));
+                if self.is_observer(party) {
+                    ch.push((Key::Observer(party.clone()), Fact::Ended { since, seq }));
+                    ch.push((
+                        Key::Count(Counter::Observers),
+                        Fact::Count {
+                            value: self.count(Counter::Observers).saturating_sub(1),
+                        },
+                    ));
+                }
+            }
+            Kind::MembershipWithdrawn { party } => {
+                if !self.is_member(party) {
+                    return violation(
+                        Rule::OnlyAMemberCanWithdraw,
+                        "party",
+                        format!("{party} is not a member at {since}"),
+                    );
+                }
+                ch.push((Key::Member(party.clone()), Fact::Withdrawn { since, seq }));
+                ch.push((
+                    Key::Count(Counter::Members),
+                    Fact::Count {
+                        value: self.count(Counter::Members).saturating_sub(1),
+                    },
+                ));
+            }
+            Kind::StatuteRatified { party } => {
+                if let Some(Fact::Since { since: s, seq: sq }) =
+                    self.current.get(&Key::Ratified(party.clone()))
+                {
+                    return violation(
+                        Rule::RatifiesAtMostOnce,
+                        "party",
+                        format!("{party} already ratified ({s}, seq {sq})"),
+                    );
+                }
+                ch.push((Key::Ratified(party.clone()), Fact::Since { since, seq }));
+                ch.push((
+                    Key::Count(Counter::Ratifications),
+                    Fact::Count {
+                        value: self.count(Counter::Ratifications) + 1,
+                    },
+                ));
+            }
+            Kind::ObserverAdmitted { party } => {
+                if self.is_member(party) {
+                    return violation(
+                        Rule::ObserverIsNotAMember,
+                        "party",
+                        format!("{party} is a member at {since}, so it cannot be admitted as an observer"),
+                    );
+                }
+                if self.is_observer(party) {
+                    return violation(
+                        Rule::ObserverIsNotAMember,
+                        "party",
+                        format!("{party} is already an observer at {since}"),
+                    );
+                }
+                ch.push((Key::Observer(party.clone()), Fact::Since { since, seq }));
+                ch.push((
+                    Key::Count(Counter::Observers),
+                    Fact::Count {
+                        value: self.count(Counter::Observers) + 1,
+                    },
+                ));
+            }
+            Kind::StatuteEnteredIntoForce {} => {
+                let key = Key::Milestone(Milestone::StatuteInForce);
+                if let Some(Fact::Since { since: s, seq: sq }) = self.current.get(&key) {
+                    return violation(
+                        Rule::EntersIntoForceOnce,
+                        "type",
+                        format!("the Statute is already in force since {s} (seq {sq}); record another source's date as a claim"),
+                    );
+                }
+                ch.push((key, Fact::Since { since, seq }));
+            }
+            Kind::OrganisationEstablished {} => {
+                self.first(&mut ch, Milestone::Established, since, seq)
+            }
+            Kind::StatuteAdopted {} => self.first(&mut ch, Milestone::StatuteAdopted, since, seq),
+            Kind::SecretariatOperational {} => {
+                self.first(&mut ch, Milestone::SecretariatOperational, since, seq)
+            }
+            Kind::OfficerAppointed {
+                office,
+                person,
+                term_years,
+                ..
+            } => {
+                ch.push((
+                    Key::Office(*office),
+                    Fact::Holder {
+                        person: Some(person.clone()),
+                        since,
+                        seq,
+                        term_years: *term_years,
+                        vacated_reason: None,
+                        previous: None,
+                    },
+                ));
+            }
+            Kind::OfficeVacated {
+                office,
+                person,
+                reason,
+            } => {
+                let holder = match self.current.get(&Key::Office(*office)) {
+                    Some(Fact::Holder {
+                        person: Some(h), ..
+                    }) => Some(h.clone()),
+                    _ => None,
+                };
+                if holder.as_deref() != Some(person.as_str()) {
+                    return violation(
+                        Rule::OnlyTheHolderCanVacate,
+                        "person",
+                        match holder {
+                            Some(h) => format!(
+                                "{person} does not hold {} at {since}; {h} does",
+                                office.as_str()
+                            ),
+                            None => format!("{} is vacant at {since}", office.as_str()),
+                        },
+                    );
+                }
+                ch.push((
+                    Key::Office(*office),
+                    Fact::Holder {
+                        person: None,
+                        since,
+                        seq,
+                        term_years: None,
+                        vacated_reason: Some(reason.clone()),
+                        previous: holder,
+                    },
+                ));
+            }
+            Kind::BoardElected { organ, seats } => {
+                ch.push((
+                    Key::Board(*organ),
+                    Fact::Board {
+                        seats: seats.clone(),
+                        since,
+                        seq,
+                    },
+                ));
+            }
+            Kind::ProposalMade { .. }
+            | Kind::MeetingHeld { .. }
+            | Kind::DocumentAdopted { .. }
+            | Kind::ProgrammeEstablished { .. }
+            | Kind::AgreementSigned { .. }
+            | Kind::Claim { .. }
+            | Kind::Retraction { .. }
+            | Kind::Correction { .. } => {}
+        }
+        for (k, f) in &ch {
+            self.current.insert(k.clone(), f.clone());
+        }
+        Ok(ch)
+    }
+
+    fn first(&self, ch: &mut Vec<Change>, m: Milestone, since: EventDate, seq: u64) {
+        if !self.current.contains_key(&Key::Milestone(m)) {
+            ch.push((Key::Milestone(m), Fact::Since { since, seq }));
+        }
+    }
+}
+
+/// Whether an event changes the state answered by `state` (and so can make it uncertain).
+pub fn affects_state(kind: &Kind) -> bool {
+    matches!(
+        kind,
+        Kind::StatuteSigned { .. }
+            | Kind::StatuteRatified { .. }
+            | Kind::ObserverAdmitted { .. }
+            | Kind::MembershipWithdrawn { .. }
+            | Kind::StatuteEnteredIntoForce {}
+            | Kind::OrganisationEstablished {}
+            | Kind::StatuteAdopted {}
+            | Kind::SecretariatOperational {}
+            | Kind::OfficerAppointed { .. }
+            | Kind::OfficeVacated { .. }
+            | Kind::BoardElected { .. }
+    )
+}
+
+/// The parties a key mentions (for the store's party index).
+pub fn key_party(key: &Key) -> Option<&Party> {
+    match key {
+        Key::Member(p) | Key::Ratified(p) | Key::Observer(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// Replays events given in replay order and returns the final projection (for tests and
+/// in-memory answers). Stops at the first violation.
+pub fn replay<'a>(
+    events: impl IntoIterator<Item = (u64, &'a Event)>,
+) -> Result<Projection, (u64, Violation)> {
+    let mut p = Projection::new();
+    for (seq, ev) in events {
+        p.apply(seq, ev).map_err(|v| (seq, v))?;
+    }
+    Ok(p)
+}
+
+/// Sort key of a world event in replay: its effective day, then `ord` (its seq, or for a
+/// correction the corrected event's seq).
+pub type ReplayPos = (Day, u64);
+
+/// The parties of a set of keys.
+pub fn parties_of<'a>(keys: impl Iterator<Item = &'a Key>) -> BTreeSet<Party> {
+    keys.filter_map(key_party).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::parse_batch;
+
+    fn events(lines: &[&str]) -> Vec<Event> {
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| format!(r#"{{{l},"source":{{"document":"t","quote":"q"}}}}"#))
+            .collect();
+        parse_batch(&text.join("\n"))
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    fn count(p: &Projection, c: Counter) -> u64 {
+        p.count(c)
+    }
+
+    #[test]
+    fn signing_counts_members_in_order_and_withdrawal_removes_them() {
+        let evs = events(&[
+            r#""type":"statute_signed","party":"KAZ","date":"2013-12-10""#,
+            r#""type":"statute_signed","party":"SAU","date":"2016-03-15""#,
+            r#""type":"membership_withdrawn","party":"KAZ","date":"2020""#,
+        ]);
+        let p = replay(evs.iter().enumerate().map(|(i, e)| (i as u64 + 1, e))).unwrap();
+        assert_eq!(count(&p, Counter::Members), 1);
+        assert_eq!(count(&p, Counter::Signatures), 2);
+        assert!(matches!(
+            p.get(&Key::Member(Party::parse("SAU").unwrap())),
+            Some(Fact::Member { ordinal: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn each_rule_refuses_its_violation() {
+        let cases: [(&[&str], Rule); 6] = [
+            (
+                &[
+                    r#""type":"statute_signed","party":"KAZ","date":"2013""#,
+                    r#""type":"statute_signed","party":"KAZ","date":"2014""#,
+                ],
+                Rule::MemberCannotSignAgain,
+            ),
+            (
+                &[r#""type":"membership_withdrawn","party":"KAZ","date":"2014""#],
+                Rule::OnlyAMemberCanWithdraw,
+            ),
+            (
+                &[
+                    r#""type":"statute_ratified","party":"KAZ","date":"2013""#,
+                    r#""type":"statute_ratified","party":"KAZ","date":"2014""#,
+                ],
+                Rule::RatifiesAtMostOnce,
+            ),
+            (
+                &[
+                    r#""type":"officer_appointed","office":"director_general","person":"A","date":"2013""#,
+                    r#""type":"office_vacated","office":"director_general","person":"B","reason":"x","date":"2014""#,
+                ],
+                Rule::OnlyTheHolderCanVacate,
+            ),
+            (
+                &[
+                    r#""type":"statute_signed","party":"KAZ","date":"2013""#,
+                    r#""type":"observer_admitted","party":"KAZ","date":"2014""#,
+                ],
+                Rule::ObserverIsNotAMember,
+            ),
+            (
+                &[
+                    r#""type":"statute_entered_into_force","date":"2013""#,
+                    r#""type":"statute_entered_into_force","date":"2014""#,
+                ],
+                Rule::EntersIntoForceOnce,
+            ),
+        ];
+        for (lines, rule) in cases {
+            let evs = events(lines);
+            let r = replay(evs.iter().enumerate().map(|(i, e)| (i as u64 + 1, e)));
+            assert_eq!(
+                r.map(|_| ()).map_err(|(s, v)| (s, v.rule)),
+                Err((lines.len() as u64, rule))
+            );
+        }
+    }
+
+    #[test]
+    fn an_observer_who_signs_stops_being_an_observer() {
+        let evs = events(&[
+            r#""type":"observer_admitted","party":"unidentified:observer-1","date":"2015""#,
+            r#""type":"statute_signed","party":"unidentified:observer-1","date":"2016""#,
+        ]);
+        let p = replay(evs.iter().enumerate().map(|(i, e)| (i as u64 + 1, e))).unwrap();
+        assert_eq!(count(&p, Counter::Observers), 0);
+        assert_eq!(count(&p, Counter::Members), 1);
+    }
+}

@@ -1,0 +1,468 @@
+//! Answers: the state as of a day (optionally as known at an instant), members, a party's
+//! history. Built from the read models (index seeks) or, for `--known-at`, from an in-memory
+//! fold of the events recorded by then; both paths assemble the answer with the same code.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::date::{Day, EventDate, Precision};
+use crate::event::{Kind, Office, Organ, Role, Seat};
+use crate::party::Party;
+use crate::projection::{Counter, Fact, Key, Milestone, Projection};
+use crate::store::{Ledger, StoreError, StoredEvent};
+
+/// Where facts come from.
+trait Facts {
+    fn fact(&self, key: &Key) -> Result<Option<Fact>, StoreError>;
+}
+
+struct AtDay<'a> {
+    ledger: &'a Ledger,
+    day: Day,
+}
+
+impl Facts for AtDay<'_> {
+    fn fact(&self, key: &Key) -> Result<Option<Fact>, StoreError> {
+        self.ledger.fact_at(key, self.day)
+    }
+}
+
+impl Facts for Projection {
+    fn fact(&self, key: &Key) -> Result<Option<Fact>, StoreError> {
+        Ok(self.get(key).cloned())
+    }
+}
+
+/// A member in the answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberEntry {
+    /// Party code.
+    pub code: String,
+    /// English name, or `unidentified (<label>)`.
+    pub name: String,
+    /// Whether the source does not name this party.
+    pub unidentified: bool,
+    /// Date of its signature, as written.
+    pub since: String,
+    /// Place in signature order.
+    pub ordinal: u64,
+    /// Whether it had ratified by the as-of day.
+    pub ratified: bool,
+    /// The signature's seq.
+    pub seq: u64,
+}
+
+/// A party with a date (ratifications, observers, withdrawals).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartyEntry {
+    /// Party code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Whether unidentified.
+    pub unidentified: bool,
+    /// Since when.
+    pub since: String,
+    /// The event's seq.
+    pub seq: u64,
+}
+
+/// Members at the day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Members {
+    /// How many.
+    pub count: u64,
+    /// Which, in signature order.
+    pub parties: Vec<MemberEntry>,
+}
+
+/// A counted list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Counted {
+    /// How many.
+    pub count: u64,
+    /// Which.
+    pub parties: Vec<PartyEntry>,
+}
+
+/// The Statute's status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statute {
+    /// Whether adopted by the day.
+    pub adopted: Option<String>,
+    /// Whether in force at the day.
+    pub in_force: bool,
+    /// Since when (as written).
+    pub since: Option<String>,
+    /// Signatures made so far (including by parties that later withdrew).
+    pub signatures: u64,
+}
+
+/// An office's holder.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OfficeState {
+    /// The holder, or null when vacant or never filled.
+    pub holder: Option<String>,
+    /// Since when (as written).
+    pub since: Option<String>,
+    /// Term in years, when given.
+    pub term_years: Option<u32>,
+    /// The day the term ends, when a term is given and the start is a known day.
+    pub term_ends: Option<String>,
+    /// When vacant: who held it last and why it fell vacant.
+    pub vacated: Option<Vacancy>,
+    /// The event's seq.
+    pub seq: Option<u64>,
+}
+
+/// Why an office is vacant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Vacancy {
+    /// The last holder.
+    pub previous: Option<String>,
+    /// The reason.
+    pub reason: Option<String>,
+}
+
+/// A seat on a board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeatEntry {
+    /// Party code, or the office holding the seat ex officio.
+    pub holder: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// A board's composition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardState {
+    /// The chair's party code, or null.
+    pub chair: Option<String>,
+    /// All seats.
+    pub members: Vec<SeatEntry>,
+    /// Elected when (as written).
+    pub since: Option<String>,
+    /// The election's seq.
+    pub seq: Option<u64>,
+}
+
+/// An event the answer may depend on but that is not certain at the day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Uncertain {
+    /// The event's seq.
+    pub seq: u64,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its party, if any.
+    pub party: Option<String>,
+    /// Its date, as written.
+    pub date: String,
+    /// The date's precision.
+    pub precision: Precision,
+    /// Why it is uncertain.
+    pub why: String,
+}
+
+/// Milestones reached by the day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Organisation {
+    /// When established (as written), if by the day.
+    pub established: Option<String>,
+    /// When the secretariat became operational, if by the day.
+    pub secretariat_operational: Option<String>,
+}
+
+/// The state as of a day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct State {
+    /// The day asked about.
+    pub as_of: String,
+    /// The instant the answer is known at (null: everything recorded).
+    pub known_at: Option<String>,
+    /// Members.
+    pub members: Members,
+    /// Ratifications.
+    pub ratifications: Counted,
+    /// Observers.
+    pub observers: Counted,
+    /// Parties that signed and withdrew, and have not signed again.
+    pub withdrawn: Vec<PartyEntry>,
+    /// The Statute.
+    pub statute: Statute,
+    /// The organisation's milestones.
+    pub organisation: Organisation,
+    /// The Director General.
+    pub director_general: OfficeState,
+    /// The Executive Board.
+    pub executive_board: BoardState,
+    /// What the answer may depend on but is not certain at the day.
+    pub uncertain: Vec<Uncertain>,
+}
+
+fn count(f: Option<Fact>) -> u64 {
+    match f {
+        Some(Fact::Count { value }) => value,
+        _ => 0,
+    }
+}
+
+fn entry(p: &Party, since: &EventDate, seq: u64) -> PartyEntry {
+    PartyEntry {
+        code: p.code().to_string(),
+        name: p.display_name(),
+        unidentified: p.is_placeholder(),
+        since: since.to_string(),
+        seq,
+    }
+}
+
+fn add_years(d: NaiveDate, years: u32) -> Option<NaiveDate> {
+    d.checked_add_months(chrono::Months::new(years.saturating_mul(12)))
+}
+
+fn assemble(
+    src: &dyn Facts,
+    parties: &[Party],
+    as_of: Day,
+    known_at: Option<String>,
+    uncertain: Vec<StoredEvent>,
+) -> Result<State, StoreError> {
+    let mut members = Vec::new();
+    let mut ratified = Vec::new();
+    let mut observers = Vec::new();
+    let mut withdrawn = Vec::new();
+    for p in parties {
+        let is_ratified = match src.fact(&Key::Ratified(p.clone()))? {
+            Some(Fact::Since { since, seq }) => {
+                ratified.push(entry(p, &since, seq));
+                true
+            }
+            _ => false,
+        };
+        match src.fact(&Key::Member(p.clone()))? {
+            Some(Fact::Member {
+                since,
+                seq,
+                ordinal,
+            }) => members.push(MemberEntry {
+                code: p.code().to_string(),
+                name: p.display_name(),
+                unidentified: p.is_placeholder(),
+                since: since.to_string(),
+                ordinal,
+                ratified: is_ratified,
+                seq,
+            }),
+            Some(Fact::Withdrawn { since, seq }) => withdrawn.push(entry(p, &since, seq)),
+            _ => {}
+        }
+        if let Some(Fact::Since { since, seq }) = src.fact(&Key::Observer(p.clone()))? {
+            observers.push(entry(p, &since, seq));
+        }
+    }
+    members.sort_by_key(|m| m.ordinal);
+    let since_of = |m: Milestone| -> Result<Option<String>, StoreError> {
+        Ok(match src.fact(&Key::Milestone(m))? {
+            Some(Fact::Since { since, .. }) => Some(since.to_string()),
+            _ => None,
+        })
+    };
+    let in_force_since = since_of(Milestone::StatuteInForce)?;
+    let director_general = match src.fact(&Key::Office(Office::DirectorGeneral))? {
+        Some(Fact::Holder {
+            person,
+            since,
+            seq,
+            term_years,
+            vacated_reason,
+            previous,
+        }) => {
+            let term_ends = match (&person, term_years, since) {
+                (Some(_), Some(y), EventDate::Point(p)) if since.is_exact() => {
+                    add_years(p.first_day().to_naive(), y).map(|d| d.format("%Y-%m-%d").to_string())
+                }
+                _ => None,
+            };
+            OfficeState {
+                vacated: person.is_none().then_some(Vacancy {
+                    previous,
+                    reason: vacated_reason,
+                }),
+                holder: person,
+                since: Some(since.to_string()),
+                term_years,
+                term_ends,
+                seq: Some(seq),
+            }
+        }
+        _ => OfficeState {
+            holder: None,
+            since: None,
+            term_years: None,
+            term_ends: None,
+            vacated: None,
+            seq: None,
+        },
+    };
+    let executive_board = match src.fact(&Key::Board(Organ::ExecutiveBoard))? {
+        Some(Fact::Board { seats, since, seq }) => BoardState {
+            chair: seats
+                .iter()
+                .find(|s| s.role == Role::Chair)
+                .and_then(|s| s.party.as_ref().map(|p| p.code().to_string())),
+            members: seats.iter().map(seat_entry).collect(),
+            since: Some(since.to_string()),
+            seq: Some(seq),
+        },
+        _ => BoardState {
+            chair: None,
+            members: vec![],
+            since: None,
+            seq: None,
+        },
+    };
+    Ok(State {
+        as_of: as_of.to_string(),
+        known_at,
+        members: Members {
+            count: count(src.fact(&Key::Count(Counter::Members))?),
+            parties: members,
+        },
+        ratifications: Counted {
+            count: count(src.fact(&Key::Count(Counter::Ratifications))?),
+            parties: ratified,
+        },
+        observers: Counted {
+            count: count(src.fact(&Key::Count(Counter::Observers))?),
+            parties: observers,
+        },
+        withdrawn,
+        statute: Statute {
+            adopted: since_of(Milestone::StatuteAdopted)?,
+            in_force: in_force_since.is_some(),
+            since: in_force_since,
+            signatures: count(src.fact(&Key::Count(Counter::Signatures))?),
+        },
+        organisation: Organisation {
+            established: since_of(Milestone::Established)?,
+            secretariat_operational: since_of(Milestone::SecretariatOperational)?,
+        },
+        director_general,
+        executive_board,
+        uncertain: uncertain
+            .iter()
+            .filter_map(|e| uncertain_entry(e, as_of))
+            .collect(),
+    })
+}
+
+fn seat_entry(s: &Seat) -> SeatEntry {
+    match (&s.party, &s.office) {
+        (Some(p), _) => SeatEntry {
+            holder: p.code().into(),
+            name: p.display_name(),
+            role: s.role,
+        },
+        (None, Some(o)) => SeatEntry {
+            holder: o.as_str().into(),
+            name: "the Director General (ex officio)".into(),
+            role: s.role,
+        },
+        _ => SeatEntry {
+            holder: String::new(),
+            name: String::new(),
+            role: s.role,
+        },
+    }
+}
+
+fn uncertain_entry(e: &StoredEvent, as_of: Day) -> Option<Uncertain> {
+    let world = e.event.world_event().unwrap_or(&e.event);
+    let (date, precision) = match &world.kind {
+        Kind::OfficerAppointed {
+            takes_office: Some(t),
+            ..
+        } => (*t, t.precision()),
+        _ => {
+            let d = world.date?;
+            (d, d.precision())
+        }
+    };
+    let (start, end) = date.window();
+    let what = match precision {
+        Precision::Year => "only the year is known",
+        Precision::Month => "only the month is known",
+        Precision::Bounded => "only bounds are known",
+        Precision::Day => "the day is known",
+    };
+    Some(Uncertain {
+        seq: e.seq,
+        kind: world.kind.type_name().to_string(),
+        party: world.kind.parties().first().map(|p| p.code().to_string()),
+        date: date.to_string(),
+        precision,
+        why: format!(
+            "{what} ({date}): it may have happened by {as_of} (window {start} to {end}); it is counted from {end}"
+        ),
+    })
+}
+
+/// Parses a `--known-at` value: an RFC 3339 timestamp, or a day `YYYY-MM-DD` meaning the end of
+/// that day (UTC). Returns it in `recorded_at` format.
+pub fn parse_known_at(s: &str) -> Result<String, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(crate::store::format_instant(t.with_timezone(&Utc)));
+    }
+    match Day::parse(s) {
+        Ok(d) => {
+            let t = d.to_naive().and_hms_micro_opt(23, 59, 59, 999_999).map(|n| n.and_utc());
+            t.map(crate::store::format_instant).ok_or_else(|| format!("`{s}` is out of range"))
+        }
+        Err(_) => Err(format!(
+            "`{s}` is not an instant: write an RFC 3339 timestamp (2024-03-01T12:00:00Z) or a day (2024-03-01, meaning its end, UTC)"
+        )),
+    }
+}
+
+/// The state as of `as_of`; with `known_at` (an instant in `recorded_at` format), as the ledger
+/// knew it then.
+pub fn state(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
+    match known_at {
+        None => {
+            let parties = ledger.parties()?;
+            let uncertain = ledger.uncertain_at(as_of)?;
+            assemble(
+                &AtDay { ledger, day: as_of },
+                &parties,
+                as_of,
+                None,
+                uncertain,
+            )
+        }
+        Some(t) => {
+            let max_seq = ledger.seq_known_at(t)?;
+            let (proj, uncertain) = ledger.fold_until(max_seq, as_of)?;
+            let mut parties: Vec<Party> =
+                crate::projection::parties_of(proj.facts().map(|(k, _)| k))
+                    .into_iter()
+                    .collect();
+            parties.sort();
+            assemble(&proj, &parties, as_of, Some(t.to_string()), uncertain)
+        }
+    }
+}
+
+/// The state from a full in-memory fold of every live event (ignores the read models; used by
+/// `verify` and tests to check the read models).
+pub fn state_by_replay(ledger: &Ledger, as_of: Day) -> Result<State, StoreError> {
+    let head = ledger.head()?.seq;
+    let (proj, uncertain) = ledger.fold_until(head, as_of)?;
+    let mut parties: Vec<Party> = crate::projection::parties_of(proj.facts().map(|(k, _)| k))
+        .into_iter()
+        .collect();
+    parties.sort();
+    assemble(&proj, &parties, as_of, None, uncertain)
+}

@@ -1,0 +1,629 @@
+//! Appending a batch, and re-folding read models from a replay position.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Ctx, Ledger, Refusal, StoreError};
+use crate::chain::{event_hash, GENESIS};
+use crate::date::Day;
+use crate::event::{Event, Kind, Location, ParseError};
+use crate::projection::{affects_state, Fact, Key, Projection, Rule};
+use crate::store::read::load_overrides;
+
+/// Options of an append.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppendOptions {
+    /// Refuse unless the log's last seq is this (0 for an empty log).
+    pub expect_head: Option<u64>,
+    /// Use this instant as `recorded_at` instead of the clock (tests, imports of known times).
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// What an append stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// First seq appended (`last + 1` when the batch was empty).
+    pub first: u64,
+    /// Last seq appended (the head).
+    pub last: u64,
+    /// The batch's `recorded_at`.
+    pub recorded_at: String,
+    /// The head's hash after the append.
+    pub head_hash: String,
+}
+
+impl Appended {
+    /// How many events were appended.
+    pub fn count(&self) -> u64 {
+        self.last + 1 - self.first
+    }
+}
+
+/// The format of `recorded_at`: UTC, microseconds, fixed width (so text order is time order).
+pub const RECORDED_AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// Formats an instant as `recorded_at`.
+pub fn format_instant(t: DateTime<Utc>) -> String {
+    t.format(RECORDED_AT_FORMAT).to_string()
+}
+
+/// Parses a stored `recorded_at`.
+pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(s, RECORDED_AT_FORMAT)
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// A replay position: (effective day, ord). Ord is the event's seq, or for a correction the
+/// corrected event's seq, so a replacement takes the place of the event it corrects.
+pub(crate) type Pos = (i64, i64);
+
+/// The replay position(s) of an event's active versions that an override can move: the event's
+/// own and those of its corrections so far.
+fn positions_of(tx: &Connection, target: u64) -> Result<Vec<Pos>, StoreError> {
+    let mut st = tx
+        .prepare_cached("SELECT day, ord FROM replay_order WHERE seq = ?1 OR seq IN (SELECT by_seq FROM overrides WHERE target = ?1 AND kind = 'correction')")
+        .ctx("reading replay positions")?;
+    let rows = st
+        .query_map([target as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .ctx("reading replay positions")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .ctx("reading replay positions")
+}
+
+impl Ledger {
+    /// Appends a batch: all events or none. Parse errors in the input, broken rules and a
+    /// stale `expect_head` refuse the whole batch with every problem found
+    /// ([`StoreError::Refused`]).
+    pub fn append<I>(&mut self, input: I, opts: AppendOptions) -> Result<Appended, StoreError>
+    where
+        I: IntoIterator<Item = Result<(Location, Event), ParseError>>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("taking the write lock")?;
+        let (head, mut prev_hash, last_recorded): (u64, String, Option<String>) = tx
+            .query_row(
+                "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, Some(r.get(2)?))),
+            )
+            .optional()
+            .ctx("reading the head")?
+            .unwrap_or((0, GENESIS.to_string(), None));
+        if let Some(expected) = opts.expect_head {
+            if expected != head {
+                return Err(StoreError::Refused(vec![Refusal {
+                    location: None,
+                    seq: None,
+                    rule: Some(Rule::ExpectedHead),
+                    field: None,
+                    message: format!(
+                        "the log's last seq is {head}, not {expected}: someone appended since you read it; read again (`iofs-ledger log --after {expected}`) and decide anew"
+                    ),
+                }]));
+            }
+        }
+        let mut now = opts.now.unwrap_or_else(Utc::now);
+        if let Some(last) = last_recorded.as_deref().and_then(parse_instant) {
+            if now <= last {
+                now = last + ChronoDuration::microseconds(1);
+            }
+        }
+        let recorded_at = format_instant(now);
+        let today = Day::from_naive(now.date_naive());
+
+        let mut refusals: Vec<Refusal> = Vec::new();
+        let mut locations: Vec<Location> = Vec::new();
+        let mut from: Option<Pos> = None;
+        let mut max_window: i64 = read_max_window(&tx)?;
+        let mut seq = head;
+        {
+            let mut insert_event = tx
+                .prepare_cached(
+                    "INSERT INTO events (seq, recorded_at, body, hash) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .ctx("preparing the insert")?;
+            let mut insert_order = tx
+                .prepare_cached("INSERT INTO replay_order (day, ord, seq) VALUES (?1, ?2, ?3)")
+                .ctx("preparing the insert")?;
+            let mut insert_party = tx
+                .prepare_cached("INSERT OR IGNORE INTO party_events (party, seq) VALUES (?1, ?2)")
+                .ctx("preparing the insert")?;
+            let mut insert_known = tx
+                .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
+                .ctx("preparing the insert")?;
+            for item in input {
+                let (loc, ev) = match item {
+                    Ok(x) => x,
+                    Err(e) => {
+                        refusals.push(Refusal {
+                            location: Some(e.location),
+                            seq: None,
+                            rule: None,
+                            field: e.field,
+                            message: e.message,
+                        });
+                        if refusals.len() >= 100 {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                seq += 1;
+                locations.push(loc);
+                let refuse = |rule: Option<Rule>, field: &str, message: String| Refusal {
+                    location: Some(loc),
+                    seq: Some(seq),
+                    rule,
+                    field: Some(field.to_string()),
+                    message,
+                };
+                if let Some(r) = future_date(&ev, today) {
+                    refusals.push(refuse(Some(Rule::NoFutureDates), r.0, r.1));
+                    continue;
+                }
+                if !refusals.is_empty() {
+                    // Keep checking input for more problems, but store nothing more.
+                    continue;
+                }
+                let body = ev.canonical_json();
+                let hash = event_hash(&prev_hash, seq, &recorded_at, &body);
+                let mut mark_party = |p: &str| {
+                    insert_party
+                        .execute(params![p, seq as i64])
+                        .ctx("indexing parties")?;
+                    insert_known
+                        .execute([p])
+                        .ctx("indexing parties")
+                        .map(|_| ())
+                };
+                match &ev.kind {
+                    Kind::Retraction {
+                        retracts: target, ..
+                    }
+                    | Kind::Correction {
+                        corrects: target, ..
+                    } => {
+                        let field = if matches!(ev.kind, Kind::Retraction { .. }) {
+                            "retracts"
+                        } else {
+                            "corrects"
+                        };
+                        match check_target(&tx, *target, seq)? {
+                            Err(why) => {
+                                refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
+                                continue;
+                            }
+                            Ok(target_event) => {
+                                for p in target_event.kind.parties() {
+                                    mark_party(p.code())?;
+                                }
+                            }
+                        }
+                        for p in positions_of(&tx, *target)? {
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
+                        let kind = if field == "retracts" {
+                            "retraction"
+                        } else {
+                            "correction"
+                        };
+                        tx.execute(
+                            "INSERT INTO overrides (target, by_seq, kind) VALUES (?1, ?2, ?3)",
+                            params![*target as i64, seq as i64, kind],
+                        )
+                        .ctx("recording an override")?;
+                        if let Kind::Correction { replacement, .. } = &ev.kind {
+                            if let Some(d) = ev.effective_day() {
+                                let p = (d.0 as i64, *target as i64);
+                                insert_order
+                                    .execute(params![p.0, p.1, seq as i64])
+                                    .ctx("ordering replay")?;
+                                from = Some(from.map_or(p, |f| f.min(p)));
+                            }
+                            for p in replacement.kind.parties() {
+                                mark_party(p.code())?;
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Some(d) = ev.effective_day() {
+                            let p = (d.0 as i64, seq as i64);
+                            insert_order
+                                .execute(params![p.0, p.1, seq as i64])
+                                .ctx("ordering replay")?;
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
+                        for p in ev.kind.parties() {
+                            mark_party(p.code())?;
+                        }
+                    }
+                }
+                if let Some((s, e)) = ev.effect_window() {
+                    max_window = max_window.max((e.0 - s.0) as i64);
+                }
+                insert_event
+                    .execute(params![seq as i64, recorded_at, body, hash])
+                    .ctx("storing an event")?;
+                prev_hash = hash;
+            }
+        }
+        if !refusals.is_empty() {
+            return Err(StoreError::Refused(refusals));
+        }
+        if let Some(from) = from {
+            match refold(&tx, from, None) {
+                Ok(()) => {}
+                Err(RefoldError::Store(e)) => return Err(e),
+                Err(RefoldError::Violation {
+                    seq: bad,
+                    violation,
+                }) => {
+                    let location = bad
+                        .checked_sub(head + 1)
+                        .and_then(|i| locations.get(i as usize).copied());
+                    let message = if location.is_some() {
+                        violation.detail
+                    } else {
+                        format!(
+                            "{} (this batch would make the already recorded event seq {bad} break the rule)",
+                            violation.detail
+                        )
+                    };
+                    return Err(StoreError::Refused(vec![Refusal {
+                        location,
+                        seq: Some(bad),
+                        rule: Some(violation.rule),
+                        field: Some(violation.field.to_string()),
+                        message,
+                    }]));
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('max_window', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [max_window.to_string()],
+        )
+        .ctx("updating meta")?;
+        tx.commit().ctx("committing the append")?;
+        Ok(Appended {
+            first: head + 1,
+            last: seq,
+            recorded_at,
+            head_hash: prev_hash,
+        })
+    }
+
+    /// Rebuilds every read model from the log.
+    pub fn rebuild(&mut self) -> Result<u64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("taking the write lock")?;
+        let n = rebuild_in(&tx)?;
+        tx.commit().ctx("committing the rebuild")?;
+        Ok(n)
+    }
+}
+
+/// Clears and re-derives every read model inside `tx`; returns the number of events read.
+pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
+    for t in super::schema::READ_MODEL_TABLES {
+        tx.execute(&format!("DELETE FROM {t}"), [])
+            .ctx("clearing a read model")?;
+    }
+    tx.execute("DELETE FROM meta WHERE key = 'max_window'", [])
+        .ctx("clearing meta")?;
+    let mut n = 0u64;
+    let mut max_window = 0i64;
+    {
+        let mut st = tx
+            .prepare("SELECT seq, body FROM events ORDER BY seq")
+            .ctx("reading the log")?;
+        let mut rows = st.query([]).ctx("reading the log")?;
+        let mut insert_order = tx
+            .prepare_cached("INSERT INTO replay_order (day, ord, seq) VALUES (?1, ?2, ?3)")
+            .ctx("preparing the insert")?;
+        let mut insert_party = tx
+            .prepare_cached("INSERT OR IGNORE INTO party_events (party, seq) VALUES (?1, ?2)")
+            .ctx("preparing the insert")?;
+        let mut insert_override = tx
+            .prepare_cached("INSERT INTO overrides (target, by_seq, kind) VALUES (?1, ?2, ?3)")
+            .ctx("preparing the insert")?;
+        let mut insert_known = tx
+            .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
+            .ctx("preparing the insert")?;
+        let mut bodies_parties: HashMap<u64, Vec<String>> = HashMap::new();
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            let seq = r.get::<_, i64>(0).ctx("reading the log")? as u64;
+            let body: String = r.get(1).ctx("reading the log")?;
+            let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
+            n += 1;
+            let mut parties: Vec<String> = ev
+                .kind
+                .parties()
+                .iter()
+                .map(|p| p.code().to_string())
+                .collect();
+            match &ev.kind {
+                Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } => {
+                    let kind = if matches!(ev.kind, Kind::Retraction { .. }) {
+                        "retraction"
+                    } else {
+                        "correction"
+                    };
+                    insert_override
+                        .execute(params![*t as i64, seq as i64, kind])
+                        .ctx("recording an override")?;
+                    if let Some(tp) = bodies_parties.get(t) {
+                        parties.extend(tp.iter().cloned());
+                    }
+                    if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
+                        insert_order
+                            .execute(params![d.0 as i64, *t as i64, seq as i64])
+                            .ctx("ordering replay")?;
+                    }
+                }
+                _ => {
+                    if let Some(d) = ev.effective_day() {
+                        insert_order
+                            .execute(params![d.0 as i64, seq as i64, seq as i64])
+                            .ctx("ordering replay")?;
+                    }
+                    bodies_parties.insert(
+                        seq,
+                        ev.kind
+                            .parties()
+                            .iter()
+                            .map(|p| p.code().to_string())
+                            .collect(),
+                    );
+                }
+            }
+            for p in &parties {
+                insert_party
+                    .execute(params![p, seq as i64])
+                    .ctx("indexing parties")?;
+                insert_known.execute([p]).ctx("indexing parties")?;
+            }
+            if let Some((s, e)) = ev.effect_window() {
+                max_window = max_window.max((e.0 - s.0) as i64);
+            }
+        }
+    }
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('max_window', ?1)",
+        [max_window.to_string()],
+    )
+    .ctx("updating meta")?;
+    match refold(tx, (i64::MIN, i64::MIN), None) {
+        Ok(()) => Ok(n),
+        Err(RefoldError::Store(e)) => Err(e),
+        Err(RefoldError::Violation { seq, violation }) => Err(StoreError::Corrupt {
+            seq,
+            why: format!(
+                "breaks the rule \"{}\": {}",
+                violation.rule.text(),
+                violation.detail
+            ),
+        }),
+    }
+}
+
+fn read_max_window(tx: &Connection) -> Result<i64, StoreError> {
+    Ok(tx
+        .query_row("SELECT value FROM meta WHERE key = 'max_window'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()
+        .ctx("reading meta")?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+/// A date after the day of recording (appointments may name a future `takes_office`).
+fn future_date(ev: &Event, today: Day) -> Option<(&'static str, String)> {
+    let check = |field: &'static str, e: &Event| -> Option<(&'static str, String)> {
+        for (f, d) in [(field, e.date), ("end_date", e.end_date)] {
+            if let Some(d) = d {
+                if d.window().0 > today {
+                    return Some((f, format!("`{d}` is after the day of recording ({today})")));
+                }
+            }
+        }
+        None
+    };
+    match &ev.kind {
+        Kind::Correction { replacement, .. } => {
+            check("date", ev).or_else(|| check("replacement.date", replacement))
+        }
+        _ => check("date", ev),
+    }
+}
+
+/// Checks a retraction's or correction's target: it exists before `seq`, is a world event and
+/// is not retracted. Returns the target event, or why it cannot be the target.
+fn check_target(
+    tx: &Connection,
+    target: u64,
+    seq: u64,
+) -> Result<Result<Event, String>, StoreError> {
+    if target >= seq {
+        return Ok(Err(format!(
+            "seq {target} does not exist yet (this event would be seq {seq})"
+        )));
+    }
+    let body: Option<String> = tx
+        .query_row(
+            "SELECT body FROM events WHERE seq = ?1",
+            [target as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("reading a target")?;
+    let Some(body) = body else {
+        return Ok(Err(format!("seq {target} does not exist")));
+    };
+    let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq: target, why })?;
+    if ev.kind.is_record_event() {
+        return Ok(Err(format!(
+            "seq {target} is a {}; target the world event itself (to undo a correction, append another correction)",
+            ev.kind.type_name()
+        )));
+    }
+    let retracted: Option<i64> = tx
+        .query_row(
+            "SELECT by_seq FROM overrides WHERE target = ?1 AND kind = 'retraction'",
+            [target as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("reading overrides")?;
+    if let Some(by) = retracted {
+        return Ok(Err(format!(
+            "seq {target} was already retracted by seq {by}"
+        )));
+    }
+    Ok(Ok(ev))
+}
+
+pub(crate) enum RefoldError {
+    Store(StoreError),
+    Violation {
+        seq: u64,
+        violation: crate::projection::Violation,
+    },
+}
+
+impl From<StoreError> for RefoldError {
+    fn from(e: StoreError) -> Self {
+        RefoldError::Store(e)
+    }
+}
+
+/// Every key the projection may hold: per-party keys for every known party, and the rest.
+pub(crate) fn all_keys(conn: &rusqlite::Connection) -> Result<Vec<Key>, StoreError> {
+    use crate::event::{Office, Organ};
+    use crate::projection::{Counter, Milestone};
+    let mut keys = vec![
+        Key::Office(Office::DirectorGeneral),
+        Key::Milestone(crate::projection::Milestone::Established),
+        Key::Milestone(Milestone::StatuteAdopted),
+        Key::Milestone(Milestone::StatuteInForce),
+        Key::Milestone(Milestone::SecretariatOperational),
+        Key::Count(Counter::Members),
+        Key::Count(Counter::Ratifications),
+        Key::Count(Counter::Observers),
+        Key::Count(Counter::Signatures),
+    ];
+    for o in [
+        Organ::GeneralAssembly,
+        Organ::ExecutiveBoard,
+        Organ::CouncilOfForeignMinisters,
+        Organ::MinisterialConference,
+        Organ::IntergovernmentalExpertsMeeting,
+        Organ::WorldIslamicEconomicForum,
+        Organ::UnOicGeneralMeeting,
+    ] {
+        keys.push(Key::Board(o));
+    }
+    for p in super::read::parties(conn)? {
+        keys.push(Key::Member(p.clone()));
+        keys.push(Key::Ratified(p.clone()));
+        keys.push(Key::Observer(p));
+    }
+    Ok(keys)
+}
+
+/// Re-folds the read models from replay position `from` on: loads the state just before it,
+/// deletes derived rows at or after it, and folds the log's active events from there.
+/// `max_seq` limits the events considered (unused by appends: `None`).
+pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), RefoldError> {
+    let mut proj = Projection::new();
+    if from.0 != i64::MIN {
+        let mut facts = Vec::new();
+        let mut st = tx
+            .prepare_cached("SELECT fact FROM timeline WHERE key = ?1 AND (day, ord) < (?2, ?3) ORDER BY day DESC, ord DESC LIMIT 1")
+            .ctx("loading state")?;
+        for k in all_keys(tx)? {
+            let f: Option<String> = st
+                .query_row(params![k.encode(), from.0, from.1], |r| r.get(0))
+                .optional()
+                .ctx("loading state")?;
+            if let Some(f) = f {
+                let fact: Fact = serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
+                    seq: 0,
+                    why: format!(
+                        "read model row for {k} is unreadable: {e}; run `iofs-ledger rebuild`"
+                    ),
+                })?;
+                facts.push((k, fact));
+            }
+        }
+        proj = Projection::from_facts(facts);
+    }
+    tx.execute(
+        "DELETE FROM timeline WHERE (day, ord) >= (?1, ?2)",
+        params![from.0, from.1],
+    )
+    .ctx("clearing derived rows")?;
+    tx.execute(
+        "DELETE FROM windows WHERE (day, ord) >= (?1, ?2)",
+        params![from.0, from.1],
+    )
+    .ctx("clearing derived rows")?;
+    let overrides = load_overrides(tx, max_seq)?;
+    let mut st = tx
+        .prepare_cached("SELECT r.day, r.ord, r.seq, e.body FROM replay_order r JOIN events e ON e.seq = r.seq WHERE (r.day, r.ord) >= (?1, ?2) ORDER BY r.day, r.ord, r.seq")
+        .ctx("reading the log in replay order")?;
+    let mut insert_fact = tx
+        .prepare_cached("INSERT INTO timeline (key, day, ord, fact) VALUES (?1, ?2, ?3, ?4)")
+        .ctx("preparing the insert")?;
+    let mut insert_window = tx
+        .prepare_cached("INSERT INTO windows (day, ord, start, seq) VALUES (?1, ?2, ?3, ?4)")
+        .ctx("preparing the insert")?;
+    let mut rows = st
+        .query(params![from.0, from.1])
+        .ctx("reading the log in replay order")?;
+    while let Some(r) = rows.next().ctx("reading the log")? {
+        let day: i64 = r.get(0).ctx("reading the log")?;
+        let ord: i64 = r.get(1).ctx("reading the log")?;
+        let seq = r.get::<_, i64>(2).ctx("reading the log")? as u64;
+        if max_seq.is_some_and(|m| seq > m) || !overrides.is_active(ord as u64, seq) {
+            continue;
+        }
+        let body: String = r.get(3).ctx("reading the log")?;
+        let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
+        let Some(world) = ev.world_event() else {
+            continue;
+        };
+        let changes = proj
+            .apply(seq, world)
+            .map_err(|violation| RefoldError::Violation { seq, violation })?;
+        for (k, f) in changes {
+            let json = serde_json::to_string(&f).map_err(|e| StoreError::Corrupt {
+                seq,
+                why: e.to_string(),
+            })?;
+            insert_fact
+                .execute(params![k.encode(), day, ord, json])
+                .ctx("storing a fact")?;
+        }
+        if affects_state(&world.kind) {
+            if let Some((s, e)) = ev.effect_window() {
+                if s < e {
+                    insert_window
+                        .execute(params![day, ord, s.0 as i64, seq as i64])
+                        .ctx("storing a window")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

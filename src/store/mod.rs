@@ -1,0 +1,428 @@
+//! The store: the only module that touches SQLite.
+//!
+//! # Layout
+//! `events` is the record: one row per event in `seq` order, its canonical JSON as appended, its
+//! `recorded_at`, and a SHA-256 hash chained to the previous row. Triggers refuse `UPDATE` and
+//! `DELETE` on it and any `INSERT` out of sequence. Every other table is a read model
+//! (see [`schema`]) derived from `events` by the same fold ([`crate::projection`]).
+//!
+//! # Locking and durability
+//! The file is in WAL mode with `synchronous = FULL`: readers never block the writer and a
+//! committed append survives a crash or power loss. An append is one `BEGIN IMMEDIATE`
+//! transaction: it takes the write lock first (waiting up to the busy timeout, then failing with
+//! [`StoreError::Busy`]), so two writers never interleave and a refused or interrupted batch
+//! leaves nothing behind.
+//!
+//! # Compatibility
+//! A file is recognised by `PRAGMA application_id` and versioned by `PRAGMA user_version`. Foreign
+//! files, empty files and newer schemas are refused before anything is written.
+//!
+//! # Performance
+//! The state of any key at any day is one index seek in `timeline`. An append whose events all
+//! fall after the last replay position folds only its own events; a back-dated event, retraction
+//! or correction re-folds the log from the earliest position it touches.
+
+mod append;
+mod read;
+pub mod schema;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use append::{format_instant, parse_instant, AppendOptions, Appended, RECORDED_AT_FORMAT};
+pub use read::{Head, Overrides, StoredEvent};
+
+use crate::event::Location;
+use crate::projection::Rule;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No file at the path.
+    #[error("no ledger at {0}: run `iofs-ledger --db {0} init` first")]
+    NotFound(PathBuf),
+    /// `init` on an existing path.
+    #[error("{0} already exists: init never overwrites a file (choose another --db path or remove it yourself)")]
+    AlreadyExists(PathBuf),
+    /// The file is not an iofs-ledger database.
+    #[error("{path} is not an iofs-ledger database ({why}); it was left untouched")]
+    NotALedger {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        why: String,
+    },
+    /// The file was written by a newer version.
+    #[error("{path} has schema version {found}, newer than this build's {supported}; upgrade iofs-ledger (the file was left untouched)")]
+    NewerSchema {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+    },
+    /// Another writer held the lock too long.
+    #[error(
+        "the ledger is locked by another writer (waited {0:?}); nothing was appended, try again"
+    )]
+    Busy(Duration),
+    /// The batch was refused; nothing was appended.
+    #[error("{}", refusal_text(.0))]
+    Refused(Vec<Refusal>),
+    /// A stored event cannot be read back: the file was altered outside the tool.
+    #[error("stored event seq {seq} is unreadable ({why}); run `iofs-ledger verify`")]
+    Corrupt {
+        /// The event.
+        seq: u64,
+        /// Why.
+        why: String,
+    },
+    /// A file-system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An SQLite error, with what was being done.
+    #[error("database error while {context}: {source}")]
+    Sqlite {
+        /// What was being done.
+        context: &'static str,
+        /// The error.
+        source: rusqlite::Error,
+    },
+}
+
+/// One reason a batch was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Where in the input.
+    pub location: Option<Location>,
+    /// The seq the event would have had.
+    pub seq: Option<u64>,
+    /// The rule broken, if any (else the input was malformed).
+    pub rule: Option<Rule>,
+    /// The field at fault.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.location {
+            Some(l) => write!(f, "{l}")?,
+            None => write!(f, "input")?,
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field `{field}`")?;
+        }
+        if let Some(r) = self.rule {
+            write!(f, ": rule \"{}\" broken", r.text())?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+fn refusal_text(r: &[Refusal]) -> String {
+    let mut s = format!(
+        "append refused ({} problem{}); nothing was appended:",
+        r.len(),
+        if r.len() == 1 { "" } else { "s" }
+    );
+    for x in r {
+        s.push_str("\n  ");
+        s.push_str(&x.to_string());
+    }
+    s
+}
+
+pub(crate) trait Ctx<T> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Ctx<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DatabaseBusy
+                    || f.code == rusqlite::ErrorCode::DatabaseLocked =>
+            {
+                StoreError::Busy(DEFAULT_BUSY_TIMEOUT)
+            }
+            source => StoreError::Sqlite { context, source },
+        })
+    }
+}
+
+/// How long a writer waits for the lock by default.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a ledger is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Queries only.
+    ReadOnly,
+    /// Appends too.
+    ReadWrite,
+}
+
+/// An open ledger.
+pub struct Ledger {
+    conn: Connection,
+    busy_timeout: Duration,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").finish_non_exhaustive()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks, without writing, that `path` is an iofs-ledger file this build can read.
+fn inspect(path: &Path) -> Result<(), StoreError> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::NotFound(path.to_path_buf()))
+        }
+        Err(e) => return Err(io(path)(e)),
+    };
+    let not = |why: &str| StoreError::NotALedger {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    };
+    if meta.is_dir() {
+        return Err(not("it is a directory"));
+    }
+    if meta.len() == 0 {
+        return Err(not("the file is empty"));
+    }
+    let mut header = [0u8; 16];
+    let mut f = fs::File::open(path).map_err(io(path))?;
+    let n = f.read(&mut header).map_err(io(path))?;
+    if n < 16 || &header != b"SQLite format 3\0" {
+        return Err(not("not an SQLite database"));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| not(&format!("SQLite cannot open it: {e}")))?;
+    let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| not(&format!("unreadable: {e}")))?;
+    if app != schema::APPLICATION_ID {
+        return Err(not(&format!(
+            "an SQLite database with application_id {app:#x}, not iofs-ledger's {:#x}",
+            schema::APPLICATION_ID
+        )));
+    }
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| not(&format!("unreadable: {e}")))?;
+    if version > schema::SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: schema::SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+impl Ledger {
+    /// Opens an existing ledger file, refusing anything that is not one (left untouched).
+    pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
+        inspect(path)?;
+        let flags = match access {
+            Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| StoreError::NotALedger {
+                path: path.to_path_buf(),
+                why: format!("SQLite cannot open it for {access:?}: {e}"),
+            })?;
+        let mut l = Ledger {
+            conn,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        };
+        l.configure()?;
+        if access == Access::ReadWrite {
+            l.migrate()?;
+        }
+        Ok(l)
+    }
+
+    /// A new ledger in memory (for answers from the built-in history and for tests).
+    pub fn in_memory() -> Result<Ledger, StoreError> {
+        let conn = Connection::open_in_memory().ctx("opening an in-memory database")?;
+        let mut l = Ledger {
+            conn,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        };
+        l.conn
+            .execute_batch(&format!(
+                "PRAGMA application_id = {};",
+                schema::APPLICATION_ID
+            ))
+            .ctx("setting the application id")?;
+        l.migrate()?;
+        Ok(l)
+    }
+
+    /// Creates a ledger at `path`, lets `fill` load it, and only then makes it appear at `path`
+    /// (built under a temporary name and linked into place), so a failed or interrupted `init`
+    /// leaves no file and an existing file is never overwritten.
+    pub fn create(
+        path: &Path,
+        fill: impl FnOnce(&mut Ledger) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if fs::symlink_metadata(path).is_ok() {
+            return Err(StoreError::AlreadyExists(path.to_path_buf()));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "ledger".into());
+        let tmp = path.with_file_name(format!(".{name}.init-{}.tmp", std::process::id()));
+        let cleanup = |tmp: &Path| {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut p = tmp.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = fs::remove_file(PathBuf::from(p));
+            }
+        };
+        cleanup(&tmp);
+        let result = (|| {
+            let conn = Connection::open(&tmp).map_err(|e| StoreError::Sqlite {
+                context: "creating the ledger file",
+                source: e,
+            })?;
+            let mut l = Ledger {
+                conn,
+                busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            };
+            l.conn
+                .execute_batch(&format!(
+                    "PRAGMA application_id = {}; PRAGMA journal_mode = WAL;",
+                    schema::APPLICATION_ID
+                ))
+                .ctx("setting up the ledger file")?;
+            l.configure()?;
+            l.migrate()?;
+            fill(&mut l)?;
+            l.conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .ctx("checkpointing the new ledger")?;
+            drop(l);
+            match fs::hard_link(&tmp, path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(StoreError::AlreadyExists(path.to_path_buf()))
+                }
+                Err(e) => Err(io(path)(e)),
+            }
+        })();
+        cleanup(&tmp);
+        result
+    }
+
+    /// Sets how long a writer waits for another writer's lock.
+    pub fn set_busy_timeout(&mut self, d: Duration) -> Result<(), StoreError> {
+        self.busy_timeout = d;
+        self.conn.busy_timeout(d).ctx("setting the busy timeout")
+    }
+
+    fn configure(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(self.busy_timeout)
+            .ctx("setting the busy timeout")?;
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .ctx("configuring the connection")?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .ctx("reading the schema version")?;
+        if version >= schema::SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+            .ctx("starting a migration")?;
+        for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(m).ctx("applying a migration")?;
+            tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
+                .ctx("recording the schema version")?;
+        }
+        tx.commit().ctx("committing a migration")
+    }
+
+    /// The raw connection, for verification and tests that attack the file.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Re-derives every read model on `conn` inside a transaction the caller opened (and will
+/// roll back): `verify` compares the result with what was stored.
+pub(crate) fn rebuild_for_verify(conn: &Connection) -> Result<(), StoreError> {
+    append::rebuild_in(conn).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_harmless() {
+        let mut l = Ledger::in_memory().unwrap();
+        l.migrate().unwrap();
+        let v: i64 = l
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, schema::SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn the_events_table_refuses_update_delete_and_gaps() {
+        let l = Ledger::in_memory().unwrap();
+        l.conn
+            .execute("INSERT INTO events VALUES (1, 't', '{}', 'h')", [])
+            .unwrap();
+        assert!(l.conn.execute("UPDATE events SET body = 'x'", []).is_err());
+        assert!(l.conn.execute("DELETE FROM events", []).is_err());
+        assert!(l
+            .conn
+            .execute("INSERT INTO events VALUES (3, 't', '{}', 'h')", [])
+            .is_err());
+        assert!(l
+            .conn
+            .execute("INSERT INTO events VALUES (2, 't', '{}', 'h')", [])
+            .is_ok());
+    }
+}

@@ -1,0 +1,408 @@
+//! Reading the log and the read models.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Ctx, Ledger, StoreError};
+use crate::date::Day;
+use crate::event::Event;
+use crate::party::Party;
+use crate::projection::{affects_state, Fact, Key, Projection};
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Its place in the log.
+    pub seq: u64,
+    /// When it was appended (UTC).
+    pub recorded_at: String,
+    /// Its chained hash.
+    pub hash: String,
+    /// The event.
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Ov {
+    retracted_by: Option<u64>,
+    corrections: Vec<u64>,
+}
+
+/// Which events retractions and corrections have superseded.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    by_target: HashMap<u64, Ov>,
+}
+
+impl Overrides {
+    /// Whether the replay row `(ord, seq)` is live: a world event (`seq == ord`) that is neither
+    /// retracted nor corrected, or the latest correction of an unretracted event.
+    pub fn is_active(&self, ord: u64, seq: u64) -> bool {
+        match self.by_target.get(&ord) {
+            None => seq == ord,
+            Some(o) if o.retracted_by.is_some() => false,
+            Some(o) => match o.corrections.iter().max() {
+                Some(latest) => *latest == seq,
+                None => seq == ord,
+            },
+        }
+    }
+
+    /// The retraction of `seq`, if any.
+    pub fn retracted_by(&self, seq: u64) -> Option<u64> {
+        self.by_target.get(&seq).and_then(|o| o.retracted_by)
+    }
+
+    /// The corrections of `seq`, oldest first.
+    pub fn corrected_by(&self, seq: u64) -> Vec<u64> {
+        let mut v = self
+            .by_target
+            .get(&seq)
+            .map(|o| o.corrections.clone())
+            .unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+
+    /// Every target with its overrides.
+    pub fn targets(&self) -> impl Iterator<Item = u64> + '_ {
+        self.by_target.keys().copied()
+    }
+}
+
+pub(crate) fn load_overrides(
+    conn: &Connection,
+    max_seq: Option<u64>,
+) -> Result<Overrides, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT target, by_seq, kind FROM overrides WHERE by_seq <= ?1")
+        .ctx("reading overrides")?;
+    let max = max_seq.map_or(i64::MAX, |m| m as i64);
+    let mut rows = st.query([max]).ctx("reading overrides")?;
+    let mut out = Overrides::default();
+    while let Some(r) = rows.next().ctx("reading overrides")? {
+        let target = r.get::<_, i64>(0).ctx("reading overrides")? as u64;
+        let by = r.get::<_, i64>(1).ctx("reading overrides")? as u64;
+        let kind: String = r.get(2).ctx("reading overrides")?;
+        let o = out.by_target.entry(target).or_default();
+        if kind == "retraction" {
+            o.retracted_by = Some(by);
+        } else {
+            o.corrections.push(by);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn parties(conn: &Connection) -> Result<Vec<Party>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT party FROM parties ORDER BY party")
+        .ctx("reading parties")?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .ctx("reading parties")?;
+    let mut out = Vec::new();
+    for r in rows {
+        let code = r.ctx("reading parties")?;
+        let p = Party::parse(&code).map_err(|e| StoreError::Corrupt {
+            seq: 0,
+            why: e.to_string(),
+        })?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
+fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn to_stored(
+    (seq, recorded_at, body, hash): (i64, String, String, String),
+) -> Result<StoredEvent, StoreError> {
+    let seq = seq as u64;
+    let event = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
+    Ok(StoredEvent {
+        seq,
+        recorded_at,
+        hash,
+        event,
+    })
+}
+
+/// The head of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Last seq (0 when empty).
+    pub seq: u64,
+    /// Its hash (the genesis hash when empty).
+    pub hash: String,
+    /// Its `recorded_at`.
+    pub recorded_at: Option<String>,
+}
+
+impl Ledger {
+    /// The head of the log.
+    pub fn head(&self) -> Result<Head, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(Head {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        hash: r.get(1)?,
+                        recorded_at: Some(r.get(2)?),
+                    })
+                },
+            )
+            .optional()
+            .ctx("reading the head")?
+            .unwrap_or(Head {
+                seq: 0,
+                hash: crate::chain::GENESIS.into(),
+                recorded_at: None,
+            }))
+    }
+
+    /// One event by seq.
+    pub fn event(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT seq, recorded_at, body, hash FROM events WHERE seq = ?1",
+                [seq as i64],
+                stored,
+            )
+            .optional()
+            .ctx("reading an event")?
+            .map(to_stored)
+            .transpose()
+    }
+
+    /// Calls `f` for each event with seq > `after` (and ≤ `max_seq`), in seq order.
+    pub fn for_each_event(
+        &self,
+        after: u64,
+        max_seq: Option<u64>,
+        mut f: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, recorded_at, body, hash FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq")
+            .ctx("reading the log")?;
+        let max = max_seq.map_or(i64::MAX, |m| m as i64);
+        let mut rows = st
+            .query(params![after as i64, max])
+            .ctx("reading the log")?;
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            f(to_stored(stored(r).ctx("reading the log")?)?)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with each raw row `(seq, recorded_at, body, hash)` in seq order, unparsed
+    /// (for the hash chain check, which must not trust the body).
+    pub fn for_each_raw(
+        &self,
+        mut f: impl FnMut(i64, String, String, String) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, recorded_at, body, hash FROM events ORDER BY seq")
+            .ctx("reading the log")?;
+        let mut rows = st.query([]).ctx("reading the log")?;
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            let (a, b, c, d) = stored(r).ctx("reading the log")?;
+            f(a, b, c, d)?;
+        }
+        Ok(())
+    }
+
+    /// The overrides recorded up to `max_seq` (all when `None`).
+    pub fn overrides(&self, max_seq: Option<u64>) -> Result<Overrides, StoreError> {
+        load_overrides(&self.conn, max_seq)
+    }
+
+    /// Every party the read models know.
+    pub fn parties(&self) -> Result<Vec<Party>, StoreError> {
+        parties(&self.conn)
+    }
+
+    /// The fact of `key` at `day` from the read models (one index seek).
+    pub fn fact_at(&self, key: &Key, day: Day) -> Result<Option<Fact>, StoreError> {
+        let f: Option<String> = self
+            .conn
+            .prepare_cached("SELECT fact FROM timeline WHERE key = ?1 AND day <= ?2 ORDER BY day DESC, ord DESC LIMIT 1")
+            .ctx("reading a fact")?
+            .query_row(params![key.encode(), day.0 as i64], |r| r.get(0))
+            .optional()
+            .ctx("reading a fact")?;
+        f.map(|f| {
+            serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
+                seq: 0,
+                why: format!(
+                    "read model row for {key} is unreadable: {e}; run `iofs-ledger rebuild`"
+                ),
+            })
+        })
+        .transpose()
+    }
+
+    /// The largest window (in days) of any event's date.
+    pub fn max_window(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'max_window'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .ctx("reading meta")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The live state-changing events whose date window contains `day` but ends after it:
+    /// they may have happened by `day`, but are not counted yet.
+    pub fn uncertain_at(&self, day: Day) -> Result<Vec<StoredEvent>, StoreError> {
+        let d = day.0 as i64;
+        let lo = d - self.max_window()?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT e.seq, e.recorded_at, e.body, e.hash FROM windows w JOIN events e ON e.seq = w.seq WHERE w.start <= ?1 AND w.start >= ?2 AND w.day > ?1 ORDER BY w.day, w.ord")
+            .ctx("reading uncertain events")?;
+        let rows = st
+            .query_map(params![d, lo], stored)
+            .ctx("reading uncertain events")?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(to_stored(r.ctx("reading uncertain events")?)?);
+        }
+        Ok(out)
+    }
+
+    /// The last seq recorded at or before `instant` (a `recorded_at`-formatted string).
+    pub fn seq_known_at(&self, instant: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq FROM events WHERE recorded_at <= ?1 ORDER BY recorded_at DESC, seq DESC LIMIT 1",
+                [instant],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .ctx("reading the log")?
+            .unwrap_or(0) as u64)
+    }
+
+    /// Folds, in memory, the live events with seq ≤ `max_seq` whose effective day is ≤ `day`,
+    /// and collects those whose window contains `day` but ends after it. This answers
+    /// "as known at" questions; it reads the log up to `day` (plus the widest window).
+    pub fn fold_until(
+        &self,
+        max_seq: u64,
+        day: Day,
+    ) -> Result<(Projection, Vec<StoredEvent>), StoreError> {
+        let overrides = load_overrides(&self.conn, Some(max_seq))?;
+        let horizon = day.0 as i64 + self.max_window()?;
+        let mut st = self
+            .conn
+            .prepare("SELECT r.day, r.ord, e.seq, e.recorded_at, e.body, e.hash FROM replay_order r JOIN events e ON e.seq = r.seq WHERE r.day <= ?1 AND r.seq <= ?2 ORDER BY r.day, r.ord, r.seq")
+            .ctx("reading the log in replay order")?;
+        let mut rows = st
+            .query(params![horizon, max_seq as i64])
+            .ctx("reading the log")?;
+        let mut proj = Projection::new();
+        let mut uncertain = Vec::new();
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            let rday: i64 = r.get(0).ctx("reading the log")?;
+            let ord = r.get::<_, i64>(1).ctx("reading the log")? as u64;
+            let seq = r.get::<_, i64>(2).ctx("reading the log")? as u64;
+            if !overrides.is_active(ord, seq) {
+                continue;
+            }
+            let se = to_stored((
+                seq as i64,
+                r.get(3).ctx("reading the log")?,
+                r.get(4).ctx("reading the log")?,
+                r.get(5).ctx("reading the log")?,
+            ))?;
+            let Some(world) = se.event.world_event() else {
+                continue;
+            };
+            if rday <= day.0 as i64 {
+                proj.apply(seq, world).map_err(|v| StoreError::Corrupt {
+                    seq,
+                    why: format!(
+                        "breaks the rule \"{}\": {}; run `iofs-ledger verify`",
+                        v.rule.text(),
+                        v.detail
+                    ),
+                })?;
+            } else if affects_state(&world.kind) {
+                if let Some((s, _)) = se.event.effect_window() {
+                    if s <= day {
+                        uncertain.push(se);
+                    }
+                }
+            }
+        }
+        Ok((proj, uncertain))
+    }
+
+    /// Events naming `party` (including retractions and corrections of them), in seq order.
+    pub fn party_events(&self, party: &Party) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT e.seq, e.recorded_at, e.body, e.hash FROM party_events p JOIN events e ON e.seq = p.seq WHERE p.party = ?1 ORDER BY e.seq")
+            .ctx("reading a party's events")?;
+        let rows = st
+            .query_map([party.code()], stored)
+            .ctx("reading a party's events")?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(to_stored(r.ctx("reading a party's events")?)?);
+        }
+        Ok(out)
+    }
+
+    /// Live events of the given types whose effective day lies in `[from, to]`, in replay order.
+    pub fn events_between(
+        &self,
+        from: Day,
+        to: Day,
+        types: &[&str],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let overrides = load_overrides(&self.conn, None)?;
+        let mut st = self
+            .conn
+            .prepare("SELECT r.ord, e.seq, e.recorded_at, e.body, e.hash FROM replay_order r JOIN events e ON e.seq = r.seq WHERE r.day >= ?1 AND r.day <= ?2 ORDER BY r.day, r.ord, r.seq")
+            .ctx("reading the log in replay order")?;
+        let mut rows = st
+            .query(params![from.0 as i64, to.0 as i64])
+            .ctx("reading the log")?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            let ord = r.get::<_, i64>(0).ctx("reading the log")? as u64;
+            let seq = r.get::<_, i64>(1).ctx("reading the log")? as u64;
+            if !overrides.is_active(ord, seq) {
+                continue;
+            }
+            let se = to_stored((
+                seq as i64,
+                r.get(2).ctx("reading the log")?,
+                r.get(3).ctx("reading the log")?,
+                r.get(4).ctx("reading the log")?,
+            ))?;
+            if se
+                .event
+                .world_event()
+                .is_some_and(|w| types.is_empty() || types.contains(&w.kind.type_name()))
+            {
+                out.push(se);
+            }
+        }
+        Ok(out)
+    }
+}
