@@ -295,7 +295,7 @@ pub struct ClaimCheck {
     pub source: crate::event::Source,
 }
 
-/// Claims that share a topic: sources to read side by side.
+/// Claims that share a topic and do not all agree with replay: sources to read side by side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contradiction {
     /// The topic.
@@ -355,9 +355,11 @@ pub struct EntryIntoForce {
     pub asserted_seq: Option<u64>,
     /// The tenth ratification: party, date as written, seq.
     pub tenth_ratification: Option<query::PartyEntry>,
-    /// The thirtieth day after the tenth ratification (Article 21(1), as the research note
-    /// reports it), when that ratification's day is known.
+    /// The thirtieth day after the day the tenth ratification counts from (Article 21(1), as
+    /// the research note reports it): the latest day the rule allows.
     pub derived: Option<String>,
+    /// When the tenth ratification's day is not known: the window the rule gives.
+    pub derived_window: Option<(String, String)>,
     /// Whether the asserted date equals the derived one.
     pub agrees: Option<bool>,
     /// In words.
@@ -514,7 +516,10 @@ pub fn report(ledger: &Ledger) -> Result<Report, StoreError> {
     }
     let contradictions = topics
         .into_iter()
-        .filter(|(_, cs)| cs.len() > 1 || cs.iter().any(|c| c.holds == Some(false)))
+        .filter(|(_, cs)| {
+            cs.iter().any(|c| c.holds == Some(false))
+                || (cs.len() > 1 && cs.iter().any(|c| c.holds.is_none()))
+        })
         .map(|(topic, cs)| Contradiction {
             topic,
             any_fails: cs.iter().any(|c| c.holds == Some(false)),
@@ -552,21 +557,23 @@ fn entry_into_force(
     })?;
     let s = query::state(ledger, far, None)?;
     let mut rats = s.ratifications.parties.clone();
-    let key = |p: &query::PartyEntry| {
-        let d = crate::date::EventDate::parse(&p.since)
-            .map(|d| d.effective_day())
-            .unwrap_or(far);
-        (d, p.seq)
-    };
-    rats.sort_by_key(key);
+    rats.sort_by(|a, b| (&a.counted_from, a.seq).cmp(&(&b.counted_from, b.seq)));
     let tenth = rats.get(RATIFICATIONS_FOR_FORCE - 1).cloned();
-    let derived = tenth.as_ref().and_then(|t| {
-        let d = crate::date::EventDate::parse(&t.since).ok()?;
-        d.is_exact().then(|| {
-            (d.effective_day().to_naive() + chrono::Duration::days(DAYS_AFTER_TENTH))
-                .format("%Y-%m-%d")
-                .to_string()
-        })
+    let tenth_date = match &tenth {
+        Some(t) => ledger
+            .event(t.seq)?
+            .and_then(|e| e.event.world_event().and_then(|w| w.date)),
+        None => None,
+    };
+    let plus = |d: crate::date::Day| {
+        (d.to_naive() + chrono::Duration::days(DAYS_AFTER_TENTH))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let derived = tenth_date.map(|d| plus(d.effective_day()));
+    let derived_window = tenth_date.filter(|d| !d.is_exact()).map(|d| {
+        let (a, b) = d.window();
+        (plus(a), plus(b))
     });
     let agrees = match (&asserted, &derived) {
         (Some((a, _)), Some(d)) => Some(a == d),
@@ -576,17 +583,27 @@ fn entry_into_force(
         (_, None, _) => format!("fewer than {RATIFICATIONS_FOR_FORCE} ratifications are recorded"),
         (None, Some(t), _) => format!("no entry into force is recorded; the tenth ratification is {} ({})", t.name, t.since),
         (Some((a, _)), Some(t), Some(d)) if a == d => format!("asserted {a} is the thirtieth day after the tenth ratification ({} on {})", t.name, t.since),
-        (Some((a, _)), Some(t), Some(d)) => format!(
-            "asserted {a}, but the thirtieth day after the tenth ratification ({} on {}) is {d}",
+        (Some((a, _)), Some(t), Some(d)) => match &derived_window {
+            None => format!(
+                "asserted {a}, but the thirtieth day after the tenth ratification ({} on {}) is {d}",
+                t.name, t.since
+            ),
+            Some((lo, hi)) => format!(
+                "asserted {a}, but the tenth ratification ({}, dated {}) counts from {}, so Article 21(1) puts entry into force at the latest on {d} (between {lo} and {hi})",
+                t.name, t.since, t.counted_from
+            ),
+        },
+        (Some((a, _)), Some(t), None) => format!(
+            "asserted {a}; the tenth ratification ({}) is dated {} only, so the rule cannot fix a day",
             t.name, t.since
         ),
-        (Some((a, _)), Some(t), None) => format!("asserted {a}; the tenth ratification ({}) is dated {} only, so the rule cannot fix a day", t.name, t.since),
     };
     Ok(EntryIntoForce {
         asserted: asserted.as_ref().map(|a| a.0.clone()),
         asserted_seq: asserted.map(|a| a.1),
         tenth_ratification: tenth,
         derived,
+        derived_window,
         agrees,
         finding,
     })

@@ -44,6 +44,8 @@ pub struct MemberEntry {
     pub unidentified: bool,
     /// Date of its signature, as written.
     pub since: String,
+    /// The day the signature counts from (the last day of its date).
+    pub counted_from: String,
     /// Place in signature order.
     pub ordinal: u64,
     /// Whether it had ratified by the as-of day.
@@ -61,8 +63,10 @@ pub struct PartyEntry {
     pub name: String,
     /// Whether unidentified.
     pub unidentified: bool,
-    /// Since when.
+    /// Since when, as written.
     pub since: String,
+    /// The day it counts from (the last day of its date).
+    pub counted_from: String,
     /// The event's seq.
     pub seq: u64,
 }
@@ -107,7 +111,8 @@ pub struct OfficeState {
     pub since: Option<String>,
     /// Term in years, when given.
     pub term_years: Option<u32>,
-    /// The day the term ends, when a term is given and the start is a known day.
+    /// The day the term ends, when a term is given: `term_years` after the day the
+    /// appointment counts from (the last day of its date).
     pub term_ends: Option<String>,
     /// When vacant: who held it last and why it fell vacant.
     pub vacated: Option<Vacancy>,
@@ -215,6 +220,7 @@ fn entry(p: &Party, since: &EventDate, seq: u64) -> PartyEntry {
         name: p.display_name(),
         unidentified: p.is_placeholder(),
         since: since.to_string(),
+        counted_from: since.effective_day().to_string(),
         seq,
     }
 }
@@ -252,6 +258,7 @@ fn assemble(
                 name: p.display_name(),
                 unidentified: p.is_placeholder(),
                 since: since.to_string(),
+                counted_from: since.effective_day().to_string(),
                 ordinal,
                 ratified: is_ratified,
                 seq,
@@ -280,10 +287,9 @@ fn assemble(
             vacated_reason,
             previous,
         }) => {
-            let term_ends = match (&person, term_years, since) {
-                (Some(_), Some(y), EventDate::Point(p)) if since.is_exact() => {
-                    add_years(p.first_day().to_naive(), y).map(|d| d.format("%Y-%m-%d").to_string())
-                }
+            let term_ends = match (&person, term_years) {
+                (Some(_), Some(y)) => add_years(since.effective_day().to_naive(), y)
+                    .map(|d| d.format("%Y-%m-%d").to_string()),
                 _ => None,
             };
             OfficeState {
