@@ -156,7 +156,9 @@ fn is_false(b: &bool) -> bool {
 
 /// The kind of an event and its own fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// Serialized externally tagged (`{"statute_signed": {...}}`); [`Event::to_value`] and
+/// [`Event::from_object`] turn that into the flat `type` field of the format.
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[allow(missing_docs)]
 pub enum Kind {
     /// The organisation was established.
@@ -410,19 +412,26 @@ impl Event {
             inferred: take(&mut obj, "inferred")?,
             note: take(&mut obj, "note")?,
         };
-        let kind: Kind = serde_json::from_value(Value::Object(obj)).map_err(|e| {
-            let m = e.to_string();
-            let field = if m.contains("unknown variant") {
-                Some("type".to_string())
+        obj.remove("type");
+        let mut tagged = Map::new();
+        tagged.insert(ty.clone(), Value::Object(obj));
+        let kind: Kind = serde_path_to_error::deserialize(Value::Object(tagged)).map_err(|e| {
+            let path = e.path().to_string();
+            let m = e.into_inner().to_string();
+            if m.contains("unknown variant") {
+                (
+                    Some("type".to_string()),
+                    format!("unknown event type `{ty}` ({m})"),
+                )
             } else {
-                field_in(&m)
-            };
-            let m = if m.contains("unknown variant") {
-                format!("unknown event type `{ty}` ({m})")
-            } else {
-                format!("{m} (in a `{ty}` event)")
-            };
-            (field, m)
+                // The first path segment is the variant (the type); the rest is the field.
+                let field = path
+                    .split_once('.')
+                    .map(|(_, rest)| rest.to_string())
+                    .filter(|f| !f.is_empty() && f != "?")
+                    .or_else(|| field_in(&m));
+                (field, format!("{m} (in a `{ty}` event)"))
+            }
         })?;
         let source = c.source.ok_or_else(|| {
             (
@@ -635,10 +644,10 @@ impl Event {
                 serde_json::to_value(d).unwrap_or(Value::Null),
             );
         }
-        if let Ok(Value::Object(kind)) = serde_json::to_value(&self.kind) {
-            for (k, v) in kind {
-                if k != "type" {
-                    out.insert(k, v);
+        if let Ok(Value::Object(tagged)) = serde_json::to_value(&self.kind) {
+            for (_, fields) in tagged {
+                if let Value::Object(fields) = fields {
+                    out.extend(fields);
                 }
             }
         }
@@ -800,6 +809,22 @@ pub fn parse_strict(text: &str) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
+/// Parses one line of JSON Lines input (one JSON object).
+pub fn parse_line(location: Location, line: &str) -> Result<(Location, Event), ParseError> {
+    let err = |field, message| ParseError {
+        location,
+        field,
+        message,
+    };
+    match parse_strict(line.trim_end_matches(['\n', '\r'])) {
+        Ok(Value::Object(m)) => Event::from_object(m)
+            .map(|ev| (location, ev))
+            .map_err(|(field, message)| err(field, message)),
+        Ok(_) => Err(err(None, "each line must be one JSON object".into())),
+        Err(e) => Err(err(None, format!("malformed JSON: {e}"))),
+    }
+}
+
 /// Parses an input batch: JSON Lines (one object per line; blank lines skipped), or one JSON
 /// array of objects (when the first non-blank character is `[`).
 /// Every error is returned with its location; the caller refuses the batch if there is any.
@@ -840,17 +865,12 @@ pub fn parse_batch(text: &str) -> Result<Vec<(Location, Event)>, Vec<ParseError>
         }
     } else {
         for (i, line) in text.lines().enumerate() {
-            let loc = Location::Line(i + 1);
             if line.trim().is_empty() {
                 continue;
             }
-            match parse_strict(line) {
-                Ok(v) => one(loc, v, &mut out, &mut errors),
-                Err(e) => errors.push(ParseError {
-                    location: loc,
-                    field: None,
-                    message: format!("malformed JSON: {e}"),
-                }),
+            match parse_line(Location::Line(i + 1), line) {
+                Ok(x) => out.push(x),
+                Err(e) => errors.push(e),
             }
             if errors.len() >= 100 {
                 break;

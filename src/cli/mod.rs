@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use iofs_ledger::date::Day;
-use iofs_ledger::event::{parse_batch, parse_strict, Event, Location, ParseError};
+use iofs_ledger::event::{parse_batch, parse_line, Event, Location, ParseError};
 use iofs_ledger::history::BUILTIN_HISTORY;
 use iofs_ledger::party::Party;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
@@ -518,25 +518,7 @@ impl<R: BufRead> Iterator for JsonLines<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            return Some(match parse_strict(text.trim_end_matches(['\n', '\r'])) {
-                Ok(serde_json::Value::Object(m)) => Event::from_object(m)
-                    .map(|ev| (loc, ev))
-                    .map_err(|(field, message)| ParseError {
-                        location: loc,
-                        field,
-                        message,
-                    }),
-                Ok(_) => Err(ParseError {
-                    location: loc,
-                    field: None,
-                    message: "each line must be one JSON object".into(),
-                }),
-                Err(e) => Err(ParseError {
-                    location: loc,
-                    field: None,
-                    message: format!("malformed JSON: {e}"),
-                }),
-            });
+            return Some(parse_line(loc, text));
         }
     }
 }
