@@ -77,6 +77,7 @@ pub fn verify(
     let mut head_hash = GENESIS.to_string();
     let mut chain_broken = false;
     let mut since_found = since_head.is_none();
+    let mut kinds = RecordState::default();
     ledger.for_each_raw(|seq, recorded_at, body, hash| {
         events += 1;
         let s = seq.max(0) as u64;
@@ -97,7 +98,11 @@ pub fn verify(
             return Ok(());
         }
         match Event::from_json(&body) {
-            Ok(ev) if ev.canonical_json() == body => {}
+            Ok(ev) if ev.canonical_json() == body => {
+                if let Some(what) = record_rules(&ev, s, &recorded_at, &mut kinds) {
+                    fail(what);
+                }
+            }
             Ok(_) => fail(format!("seq {s}: body is not in canonical form")),
             Err(e) => fail(format!("seq {s}: body is not a valid event: {e}")),
         }
@@ -142,6 +147,60 @@ pub fn verify(
         first_bad_seq,
         problems,
     })
+}
+
+/// What the record rules need to remember about earlier events.
+#[derive(Default)]
+struct RecordState {
+    world: std::collections::HashSet<u64>,
+    retracted: std::collections::HashSet<u64>,
+}
+
+/// The append rules that concern the record rather than the world: no date after the day of
+/// recording; retraction and correction targets exist, are world events and are not retracted.
+fn record_rules(ev: &Event, seq: u64, recorded_at: &str, st: &mut RecordState) -> Option<String> {
+    use crate::event::Kind;
+    let day = crate::store::parse_instant(recorded_at)
+        .map(|t| crate::date::Day::from_naive(t.date_naive()));
+    let Some(day) = day else {
+        return Some(format!(
+            "seq {seq}: recorded_at `{recorded_at}` is not a timestamp"
+        ));
+    };
+    let dates = [ev.date, ev.end_date]
+        .into_iter()
+        .chain(
+            ev.world_event()
+                .filter(|w| !std::ptr::eq(*w, ev))
+                .map(|w| w.date)
+                .into_iter(),
+        )
+        .flatten();
+    for d in dates {
+        if d.window().0 > day {
+            return Some(format!(
+                "seq {seq}: date {d} is after its day of recording ({day}): rule \"{}\"",
+                crate::projection::Rule::NoFutureDates.text()
+            ));
+        }
+    }
+    match &ev.kind {
+        Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } => {
+            if !st.world.contains(t) || st.retracted.contains(t) {
+                return Some(format!(
+                    "seq {seq}: targets seq {t}, which is not an earlier unretracted world event: rule \"{}\"",
+                    crate::projection::Rule::TargetMustBeLive.text()
+                ));
+            }
+            if matches!(ev.kind, Kind::Retraction { .. }) {
+                st.retracted.insert(*t);
+            }
+        }
+        _ => {
+            st.world.insert(seq);
+        }
+    }
+    None
 }
 
 const COMPARED: [(&str, &str, &str); 6] = [

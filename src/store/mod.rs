@@ -66,11 +66,9 @@ pub enum StoreError {
         /// Ours.
         supported: i64,
     },
-    /// Another writer held the lock too long.
-    #[error(
-        "the ledger is locked by another writer (waited {0:?}); nothing was appended, try again"
-    )]
-    Busy(Duration),
+    /// Another writer held the lock longer than the lock timeout.
+    #[error("the ledger is locked by another writer and the lock timeout (--lock-timeout) ran out; nothing was written, try again")]
+    Busy,
     /// The batch was refused; nothing was appended.
     #[error("{}", refusal_text(.0))]
     Refused(Vec<Refusal>),
@@ -155,7 +153,7 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
                 if f.code == rusqlite::ErrorCode::DatabaseBusy
                     || f.code == rusqlite::ErrorCode::DatabaseLocked =>
             {
-                StoreError::Busy(DEFAULT_BUSY_TIMEOUT)
+                StoreError::Busy
             }
             source => StoreError::Sqlite { context, source },
         })
