@@ -172,8 +172,7 @@ fn record_rules(ev: &Event, seq: u64, recorded_at: &str, st: &mut RecordState) -
         .chain(
             ev.world_event()
                 .filter(|w| !std::ptr::eq(*w, ev))
-                .map(|w| w.date)
-                .into_iter(),
+                .map(|w| w.date),
         )
         .flatten();
     for d in dates {
