@@ -472,3 +472,110 @@ pub fn state_by_replay(ledger: &Ledger, as_of: Day) -> Result<State, StoreError>
     parties.sort();
     assemble(&proj, &parties, as_of, None, uncertain)
 }
+
+/// One holder of an office, with when the tenure began and ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tenure {
+    /// The holder.
+    pub person: String,
+    /// When the tenure began, as written.
+    pub from: String,
+    /// The day it counts from.
+    pub counted_from: String,
+    /// Term in years, when given.
+    pub term_years: Option<u32>,
+    /// When it ended, as written (null: still in office).
+    pub until: Option<String>,
+    /// Why it ended: the reason given, or `succeeded by <name>`.
+    pub ended_by: Option<String>,
+    /// The appointment's seq.
+    pub seq: u64,
+}
+
+/// Everyone who held `office`, in order, from the read models.
+pub fn officers(ledger: &Ledger, office: Office) -> Result<Vec<Tenure>, StoreError> {
+    let mut out: Vec<Tenure> = Vec::new();
+    for (day, fact) in ledger.key_history(&Key::Office(office))? {
+        let Fact::Holder {
+            person,
+            since,
+            seq,
+            term_years,
+            vacated_reason,
+            ..
+        } = fact
+        else {
+            continue;
+        };
+        if let Some(last) = out.last_mut() {
+            if last.until.is_none() {
+                last.until = Some(since.to_string());
+                last.ended_by = Some(match (&person, vacated_reason) {
+                    (None, Some(r)) => r,
+                    (Some(p), _) => format!("succeeded by {p}"),
+                    (None, None) => "vacated".into(),
+                });
+            }
+        }
+        if let Some(person) = person {
+            out.push(Tenure {
+                person,
+                from: since.to_string(),
+                counted_from: day.to_string(),
+                term_years,
+                until: None,
+                ended_by: None,
+                seq,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The year-end summary of one year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct YearEnd {
+    /// The day (31 December).
+    pub as_of: String,
+    /// Members.
+    pub members: u64,
+    /// Ratifications.
+    pub ratifications: u64,
+    /// Observers.
+    pub observers: u64,
+    /// Whether the Statute was in force.
+    pub in_force: bool,
+    /// The Director General.
+    pub director_general: Option<String>,
+    /// The Executive Board chair.
+    pub board_chair: Option<String>,
+    /// How many events may have happened by then but are not counted.
+    pub uncertain: usize,
+}
+
+/// The state at the end of each year from `from` to `to`.
+pub fn year_ends(
+    ledger: &Ledger,
+    from: i32,
+    to: i32,
+    known_at: Option<&str>,
+) -> Result<Vec<YearEnd>, StoreError> {
+    let mut out = Vec::new();
+    for y in from..=to {
+        let Some(d) = NaiveDate::from_ymd_opt(y, 12, 31) else {
+            continue;
+        };
+        let s = state(ledger, Day::from_naive(d), known_at)?;
+        out.push(YearEnd {
+            as_of: s.as_of,
+            members: s.members.count,
+            ratifications: s.ratifications.count,
+            observers: s.observers.count,
+            in_force: s.statute.in_force,
+            director_general: s.director_general.holder,
+            board_chair: s.executive_board.chair,
+            uncertain: s.uncertain.len(),
+        });
+    }
+    Ok(out)
+}

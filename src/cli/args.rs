@@ -145,6 +145,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The state at the end of each year: members, ratifications, Statute, Director General,
+    /// Executive Board chair.
+    Years {
+        /// The first year.
+        #[arg(long, value_name = "YEAR")]
+        from: i32,
+        /// The last year.
+        #[arg(long, value_name = "YEAR")]
+        to: i32,
+        /// Answer as known at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everyone who held the office of Director General, with their terms.
+    Officers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The party codes the ledger accepts (the 57 OIC member states).
     Parties {
         /// Print JSON.

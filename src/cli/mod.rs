@@ -417,6 +417,39 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let events = l.events_between(a, b, &["meeting_held"])?;
             render::meetings(out, &events, json)?;
         }
+        Command::Years {
+            from,
+            to,
+            known_at: k,
+            json,
+        } => {
+            if !(1..=9999).contains(&from)
+                || !(1..=9999).contains(&to)
+                || from > to
+                || to - from > 1000
+            {
+                return Err(CliError::Usage(
+                    "--from and --to are years 0001-9999, from <= to, at most 1000 apart".into(),
+                ));
+            }
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            let years = query::year_ends(&l, from, to, k.as_deref())?;
+            if json {
+                render::json(out, &years)?;
+            } else {
+                render::years(out, &years)?;
+            }
+        }
+        Command::Officers { json } => {
+            let l = open_for_reading(&path)?;
+            let t = query::officers(&l, iofs_ledger::event::Office::DirectorGeneral)?;
+            if json {
+                render::json(out, &t)?;
+            } else {
+                render::officers(out, &t)?;
+            }
+        }
         Command::Parties { json } => render::parties(out, json)?,
     }
     Ok(())

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use iofs_ledger::audit::{Diff, Report, Verification};
 use iofs_ledger::event::{Event, Kind, Role};
 use iofs_ledger::party::{Party, OIC_MEMBER_STATES};
-use iofs_ledger::query::{MemberEntry, State};
+use iofs_ledger::query::{MemberEntry, State, Tenure, YearEnd};
 use iofs_ledger::store::{Overrides, StoredEvent};
 
 type Out<'a> = &'a mut dyn Write;
@@ -591,6 +591,58 @@ pub fn meetings(out: Out, events: &[StoredEvent], as_json: bool) -> io::Result<(
             _ => "-".into(),
         };
         writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)?;
+    }
+    Ok(())
+}
+
+/// `years`.
+pub fn years(out: Out, years: &[YearEnd]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<11} {:>7} {:>13} {:>9} {:<9} {:<20} {:<8} {:>9}",
+        "as of",
+        "members",
+        "ratifications",
+        "observers",
+        "statute",
+        "director general",
+        "EB chair",
+        "uncertain"
+    )?;
+    for y in years {
+        writeln!(
+            out,
+            "{:<11} {:>7} {:>13} {:>9} {:<9} {:<20} {:<8} {:>9}",
+            y.as_of,
+            y.members,
+            y.ratifications,
+            y.observers,
+            if y.in_force { "in force" } else { "-" },
+            y.director_general.as_deref().unwrap_or("-"),
+            y.board_chair.as_deref().unwrap_or("-"),
+            y.uncertain
+        )?;
+    }
+    Ok(())
+}
+
+/// `officers`.
+pub fn officers(out: Out, t: &[Tenure]) -> io::Result<()> {
+    for x in t {
+        writeln!(
+            out,
+            "{:<20} from {}{}{} (seq {})",
+            x.person,
+            x.from,
+            x.term_years
+                .map(|y| format!(", {y}-year term"))
+                .unwrap_or_default(),
+            match (&x.until, &x.ended_by) {
+                (Some(u), Some(why)) => format!(", until {u} ({why})"),
+                _ => ", in office".to_string(),
+            },
+            x.seq
+        )?;
     }
     Ok(())
 }

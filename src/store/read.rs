@@ -406,3 +406,30 @@ impl Ledger {
         Ok(out)
     }
 }
+
+impl Ledger {
+    /// Every change of one key, in replay order: (day it counts from, fact).
+    pub fn key_history(&self, key: &Key) -> Result<Vec<(Day, Fact)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT day, fact FROM timeline WHERE key = ?1 ORDER BY day, ord")
+            .ctx("reading a key's history")?;
+        let rows = st
+            .query_map([key.encode()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .ctx("reading a key's history")?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (day, f) = r.ctx("reading a key's history")?;
+            let fact = serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
+                seq: 0,
+                why: format!(
+                    "read model row for {key} is unreadable: {e}; run `iofs-ledger rebuild`"
+                ),
+            })?;
+            out.push((Day(day as i32), fact));
+        }
+        Ok(out)
+    }
+}
