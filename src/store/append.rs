@@ -12,6 +12,9 @@ use crate::event::{Event, Kind, Location, ParseError};
 use crate::projection::{affects_state, Fact, Key, Projection, Rule};
 use crate::store::read::load_overrides;
 
+/// How many problems a refused batch reports before it stops checking.
+pub const MAX_REFUSALS: usize = 100;
+
 /// Options of an append.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AppendOptions {
@@ -121,6 +124,10 @@ impl Ledger {
         let mut refusals: Vec<Refusal> = Vec::new();
         let mut locations: Vec<Location> = Vec::new();
         let mut from: Option<Pos> = None;
+        // Events that arrive in replay order after the log's tail are folded as they come
+        // (the common case); the first one that does not switches to a re-fold at the end.
+        let mut stream_pos: Pos = tail(&tx)?;
+        let mut stream: Option<Folder> = None;
         let mut max_window: i64 = read_max_window(&tx)?;
         let mut seq = head;
         {
@@ -139,6 +146,16 @@ impl Ledger {
                 .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
                 .ctx("preparing the insert")?;
             for item in input {
+                if refusals.len() >= MAX_REFUSALS {
+                    refusals.push(Refusal {
+                        location: None,
+                        seq: None,
+                        rule: None,
+                        field: None,
+                        message: format!("stopped checking after {MAX_REFUSALS} problems"),
+                    });
+                    break;
+                }
                 let (loc, ev) = match item {
                     Ok(x) => x,
                     Err(e) => {
@@ -149,9 +166,6 @@ impl Ledger {
                             field: e.field,
                             message: e.message,
                         });
-                        if refusals.len() >= 100 {
-                            break;
-                        }
                         continue;
                     }
                 };
@@ -238,7 +252,28 @@ impl Ledger {
                             insert_order
                                 .execute(params![p.0, p.1, seq as i64])
                                 .ctx("ordering replay")?;
-                            from = Some(from.map_or(p, |f| f.min(p)));
+                            if from.is_none() && p > stream_pos {
+                                // In replay order after everything so far: fold it now.
+                                if stream.is_none() {
+                                    stream = Some(Folder::at(&tx, p)?);
+                                }
+                                if let Some(f) = stream.as_mut() {
+                                    match f.fold(&tx, p, seq, &ev) {
+                                        Ok(()) => stream_pos = p,
+                                        Err(RefoldError::Store(e)) => return Err(e),
+                                        Err(RefoldError::Violation { violation, .. }) => {
+                                            refusals.push(refuse(
+                                                Some(violation.rule),
+                                                violation.field,
+                                                violation.detail,
+                                            ));
+                                            continue;
+                                        }
+                                    }
+                                }
+                            } else {
+                                from = Some(from.map_or(p, |f| f.min(p)));
+                            }
                         }
                         for p in ev.kind.parties() {
                             mark_party(p.code())?;
@@ -544,30 +579,108 @@ pub(crate) fn all_keys(conn: &rusqlite::Connection) -> Result<Vec<Key>, StoreErr
 /// Re-folds the read models from replay position `from` on: loads the state just before it,
 /// deletes derived rows at or after it, and folds the log's active events from there.
 /// `max_seq` limits the events considered (unused by appends: `None`).
-pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), RefoldError> {
-    let mut proj = Projection::new();
-    if from.0 != i64::MIN {
-        let mut facts = Vec::new();
-        let mut st = tx
-            .prepare_cached("SELECT fact FROM timeline WHERE key = ?1 AND (day, ord) < (?2, ?3) ORDER BY day DESC, ord DESC LIMIT 1")
+/// The projection's state just before replay position `before` (every key's last fact).
+fn load_state(tx: &Connection, before: Pos) -> Result<Projection, StoreError> {
+    if before.0 == i64::MIN {
+        return Ok(Projection::new());
+    }
+    let mut facts = Vec::new();
+    let mut st = tx
+        .prepare_cached("SELECT fact FROM timeline WHERE key = ?1 AND (day, ord) < (?2, ?3) ORDER BY day DESC, ord DESC LIMIT 1")
+        .ctx("loading state")?;
+    for k in all_keys(tx)? {
+        let f: Option<String> = st
+            .query_row(params![k.encode(), before.0, before.1], |r| r.get(0))
+            .optional()
             .ctx("loading state")?;
-        for k in all_keys(tx)? {
-            let f: Option<String> = st
-                .query_row(params![k.encode(), from.0, from.1], |r| r.get(0))
-                .optional()
-                .ctx("loading state")?;
-            if let Some(f) = f {
-                let fact: Fact = serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
-                    seq: 0,
-                    why: format!(
-                        "read model row for {k} is unreadable: {e}; run `iofs-ledger rebuild`"
-                    ),
+        if let Some(f) = f {
+            let fact: Fact = serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
+                seq: 0,
+                why: format!(
+                    "read model row for {k} is unreadable: {e}; run `iofs-ledger rebuild`"
+                ),
+            })?;
+            facts.push((k, fact));
+        }
+    }
+    Ok(Projection::from_facts(facts))
+}
+
+/// Folds live events in replay order into the projection and stores what changes.
+pub(crate) struct Folder {
+    proj: Projection,
+}
+
+impl Folder {
+    /// Starts from the state just before `from`.
+    pub(crate) fn at(tx: &Connection, from: Pos) -> Result<Folder, StoreError> {
+        Ok(Folder {
+            proj: load_state(tx, from)?,
+        })
+    }
+
+    /// Applies `ev` (its own seq `seq`, replay position `pos`) and stores its facts and window.
+    pub(crate) fn fold(
+        &mut self,
+        tx: &Connection,
+        pos: Pos,
+        seq: u64,
+        ev: &Event,
+    ) -> Result<(), RefoldError> {
+        let Some(world) = ev.world_event() else {
+            return Ok(());
+        };
+        let changes = self
+            .proj
+            .apply(seq, world)
+            .map_err(|violation| RefoldError::Violation { seq, violation })?;
+        if !changes.is_empty() {
+            let mut insert_fact = tx
+                .prepare_cached(
+                    "INSERT INTO timeline (key, day, ord, fact) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .ctx("preparing the insert")?;
+            for (k, f) in changes {
+                let json = serde_json::to_string(&f).map_err(|e| StoreError::Corrupt {
+                    seq,
+                    why: e.to_string(),
                 })?;
-                facts.push((k, fact));
+                insert_fact
+                    .execute(params![k.encode(), pos.0, pos.1, json])
+                    .ctx("storing a fact")?;
             }
         }
-        proj = Projection::from_facts(facts);
+        if affects_state(&world.kind) {
+            if let Some((s, e)) = ev.effect_window() {
+                if s < e {
+                    tx.prepare_cached(
+                        "INSERT INTO windows (day, ord, start, seq) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .ctx("preparing the insert")?
+                    .execute(params![pos.0, pos.1, s.0 as i64, seq as i64])
+                    .ctx("storing a window")?;
+                }
+            }
+        }
+        Ok(())
     }
+}
+
+/// The last replay position in the log (or the smallest position when empty).
+fn tail(tx: &Connection) -> Result<Pos, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT day, ord FROM replay_order ORDER BY day DESC, ord DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .ctx("reading the replay tail")?
+        .unwrap_or((i64::MIN, i64::MIN)))
+}
+
+pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), RefoldError> {
+    let mut folder = Folder::at(tx, from)?;
     tx.execute(
         "DELETE FROM timeline WHERE (day, ord) >= (?1, ?2)",
         params![from.0, from.1],
@@ -582,12 +695,6 @@ pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result
     let mut st = tx
         .prepare_cached("SELECT r.day, r.ord, r.seq, e.body FROM replay_order r JOIN events e ON e.seq = r.seq WHERE (r.day, r.ord) >= (?1, ?2) ORDER BY r.day, r.ord, r.seq")
         .ctx("reading the log in replay order")?;
-    let mut insert_fact = tx
-        .prepare_cached("INSERT INTO timeline (key, day, ord, fact) VALUES (?1, ?2, ?3, ?4)")
-        .ctx("preparing the insert")?;
-    let mut insert_window = tx
-        .prepare_cached("INSERT INTO windows (day, ord, start, seq) VALUES (?1, ?2, ?3, ?4)")
-        .ctx("preparing the insert")?;
     let mut rows = st
         .query(params![from.0, from.1])
         .ctx("reading the log in replay order")?;
@@ -600,30 +707,7 @@ pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result
         }
         let body: String = r.get(3).ctx("reading the log")?;
         let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
-        let Some(world) = ev.world_event() else {
-            continue;
-        };
-        let changes = proj
-            .apply(seq, world)
-            .map_err(|violation| RefoldError::Violation { seq, violation })?;
-        for (k, f) in changes {
-            let json = serde_json::to_string(&f).map_err(|e| StoreError::Corrupt {
-                seq,
-                why: e.to_string(),
-            })?;
-            insert_fact
-                .execute(params![k.encode(), day, ord, json])
-                .ctx("storing a fact")?;
-        }
-        if affects_state(&world.kind) {
-            if let Some((s, e)) = ev.effect_window() {
-                if s < e {
-                    insert_window
-                        .execute(params![day, ord, s.0 as i64, seq as i64])
-                        .ctx("storing a window")?;
-                }
-            }
-        }
+        folder.fold(tx, (day, ord), seq, &ev)?;
     }
     Ok(())
 }
