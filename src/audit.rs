@@ -466,11 +466,26 @@ fn replay_value(
 }
 
 /// Builds the audit report from the whole log.
-pub fn report(ledger: &Ledger) -> Result<Report, StoreError> {
+pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreError> {
     use crate::event::Kind;
     use std::collections::BTreeMap;
-    let head = ledger.head()?;
-    let overrides = ledger.overrides(None)?;
+    let max_seq = known_at.map(|t| ledger.seq_known_at(t)).transpose()?;
+    let head = match max_seq {
+        Some(m) => match ledger.event(m)? {
+            Some(e) => crate::store::Head {
+                seq: m,
+                hash: e.hash,
+                recorded_at: Some(e.recorded_at),
+            },
+            None => crate::store::Head {
+                seq: 0,
+                hash: crate::chain::GENESIS.into(),
+                recorded_at: None,
+            },
+        },
+        None => ledger.head()?,
+    };
+    let overrides = ledger.overrides(max_seq)?;
     let mut claims = Vec::new();
     let mut dates = Vec::new();
     let mut placeholders: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -478,7 +493,7 @@ pub fn report(ledger: &Ledger) -> Result<Report, StoreError> {
     let mut asserted: Option<(String, u64)> = None;
     let mut events = 0u64;
     let mut pending_claims = Vec::new();
-    ledger.for_each_event(0, None, |e| {
+    ledger.for_each_event(0, max_seq, |e| {
         events += 1;
         let live =
             overrides.retracted_by(e.seq).is_none() && overrides.corrected_by(e.seq).is_empty();
@@ -550,7 +565,7 @@ pub fn report(ledger: &Ledger) -> Result<Report, StoreError> {
             continue;
         };
         let at = d.effective_day();
-        let s = query::state(ledger, at, None)?;
+        let s = query::state(ledger, at, known_at)?;
         let replay = replay_value(&s, *about, party.as_ref());
         let holds = (*about != crate::event::ClaimAbout::Statement).then(|| &replay == value);
         claims.push(ClaimCheck {
@@ -584,7 +599,7 @@ pub fn report(ledger: &Ledger) -> Result<Report, StoreError> {
             claims: cs.iter().map(|c| c.seq).collect(),
         })
         .collect();
-    let entry_into_force = entry_into_force(ledger, asserted)?;
+    let entry_into_force = entry_into_force(ledger, asserted, known_at)?;
     Ok(Report {
         events,
         head: format!("{}:{}", head.seq, head.hash),
@@ -608,12 +623,13 @@ pub const DAYS_AFTER_TENTH: i64 = 30;
 fn entry_into_force(
     ledger: &Ledger,
     asserted: Option<(String, u64)>,
+    known_at: Option<&str>,
 ) -> Result<EntryIntoForce, StoreError> {
     let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
         seq: 0,
         why: e.to_string(),
     })?;
-    let s = query::state(ledger, far, None)?;
+    let s = query::state(ledger, far, known_at)?;
     let mut rats = s.ratifications.parties.clone();
     rats.sort_by(|a, b| (&a.counted_from, a.seq).cmp(&(&b.counted_from, b.seq)));
     let tenth = rats.get(RATIFICATIONS_FOR_FORCE - 1).cloned();

@@ -360,3 +360,99 @@ fn the_audit_report_checks_claims_and_entry_into_force() {
         .iter()
         .any(|d| d["precision"] == "bounded"));
 }
+
+#[test]
+fn head_export_audit_and_meetings_answer_as_known_at_an_earlier_instant() {
+    let (_d, db) = ledger();
+    let t0 = last_recorded_at(&db);
+    let head0 = String::from_utf8(
+        cmd(&db)
+            .arg("head")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    cmd(&db)
+        .arg("append")
+        .write_stdin(r#"{"type":"retraction","retracts":121,"reason":"test","source":{"document":"audit.txt","quote":"Test."}}"#)
+        .assert()
+        .success();
+    let head_then = String::from_utf8(
+        cmd(&db)
+            .args(["head", "--known-at", &t0])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert_eq!(head_then, head0);
+    let export_then = String::from_utf8(
+        cmd(&db)
+            .args(["export", "--known-at", &t0])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert_eq!(export_then.lines().count(), 134);
+    let a: Value = serde_json::from_slice(
+        &cmd(&db)
+            .args(["audit", "--json", "--known-at", &t0])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert!(a["amendments"].as_array().unwrap().is_empty());
+    let a: Value = serde_json::from_slice(
+        &cmd(&db)
+            .args(["audit", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(a["amendments"].as_array().unwrap().len(), 1);
+    let m_then = String::from_utf8(
+        cmd(&db)
+            .args([
+                "meetings",
+                "--known-at",
+                &t0,
+                "--from",
+                "2023-10-01",
+                "--to",
+                "2023-10-31",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    let m_now = String::from_utf8(
+        cmd(&db)
+            .args(["meetings", "--from", "2023-10-01", "--to", "2023-10-31"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        m_then.contains("(seq 121)") && !m_now.contains("(seq 121)"),
+        "{m_then}\n{m_now}"
+    );
+}

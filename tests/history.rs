@@ -170,7 +170,7 @@ fn the_builtin_history_verifies_and_its_audit_shows_the_contradictions() {
     let mut l = builtin();
     let v = audit::verify(&mut l, None).unwrap();
     assert!(v.ok, "{:?}", v.problems);
-    let r = audit::report(&l).unwrap();
+    let r = audit::report(&l, None).unwrap();
     let differs: Vec<_> = r
         .claims
         .iter()

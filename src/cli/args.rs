@@ -103,6 +103,9 @@ pub enum Command {
     },
     /// Print the last seq and its hash.
     Head {
+        /// The head as it was at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -110,7 +113,11 @@ pub enum Command {
     /// Rebuild every read model from the log.
     Rebuild,
     /// Print the log as JSON Lines that `init --empty` plus `append` turn back into a ledger.
-    Export,
+    Export {
+        /// Only events recorded at or before this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
+    },
     /// What changed between two days: joins, ratifications, withdrawals, offices, board.
     Diff {
         /// The first day.
@@ -129,12 +136,18 @@ pub enum Command {
     /// Report what deserves an auditor's eye: claims against replay, contradictions, inferred
     /// and bounded dates, placeholders, corrections and retractions, entry into force.
     Audit {
+        /// Report as known at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Meetings held between two days (inclusive).
     Meetings {
+        /// Only events recorded at or before this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
         /// From this day.
         #[arg(long, value_name = "DATE")]
         from: Option<String>,

@@ -346,9 +346,27 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 return Err(CliError::VerifyFailed);
             }
         }
-        Command::Head { json } => {
+        Command::Head { known_at: k, json } => {
+            let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let h = l.head()?;
+            let h = match k.as_deref() {
+                None => l.head()?,
+                Some(t) => {
+                    let seq = l.seq_known_at(t)?;
+                    match l.event(seq)? {
+                        Some(e) => iofs_ledger::store::Head {
+                            seq,
+                            hash: e.hash,
+                            recorded_at: Some(e.recorded_at),
+                        },
+                        None => iofs_ledger::store::Head {
+                            seq: 0,
+                            hash: iofs_ledger::chain::GENESIS.into(),
+                            recorded_at: None,
+                        },
+                    }
+                }
+            };
             if json {
                 render::json(
                     out,
@@ -364,9 +382,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let n = l.rebuild()?;
             writeln!(out, "rebuilt the read models from {n} events")?;
         }
-        Command::Export => {
+        Command::Export { known_at: k } => {
+            let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            l.for_each_event(0, None, |e| {
+            let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
+            l.for_each_event(0, max, |e| {
                 writeln!(out, "{}", e.event.canonical_json()).map_err(|io| StoreError::Io {
                     path: PathBuf::from("<stdout>"),
                     source: io,
@@ -393,16 +413,23 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 render::diff(out, &d)?;
             }
         }
-        Command::Audit { json } => {
+        Command::Audit { known_at: k, json } => {
+            let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let r = audit::report(&l)?;
+            let r = audit::report(&l, k.as_deref())?;
             if json {
                 render::json(out, &r)?;
             } else {
                 render::audit(out, &r)?;
             }
         }
-        Command::Meetings { from, to, json } => {
+        Command::Meetings {
+            known_at: k,
+            from,
+            to,
+            json,
+        } => {
+            let k = known_at(&k)?;
             let a = from
                 .as_deref()
                 .map(|s| day(s, "--from"))
@@ -414,7 +441,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 .transpose()?
                 .unwrap_or(Day(i32::MAX / 2));
             let l = open_for_reading(&path)?;
-            let events = l.events_between(a, b, &["meeting_held"])?;
+            let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
+            let events = l.events_between(max, a, b, &["meeting_held"])?;
             render::meetings(out, &events, json)?;
         }
         Command::Years {

@@ -367,14 +367,16 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Live events of the given types whose effective day lies in `[from, to]`, in replay order.
+    /// Live events of the given types whose effective day lies in `[from, to]`, in replay order,
+    /// among those with seq ≤ `max_seq` (all when `None`).
     pub fn events_between(
         &self,
+        max_seq: Option<u64>,
         from: Day,
         to: Day,
         types: &[&str],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let overrides = load_overrides(&self.conn, None)?;
+        let overrides = load_overrides(&self.conn, max_seq)?;
         let mut st = self
             .conn
             .prepare("SELECT r.ord, e.seq, e.recorded_at, e.body, e.hash FROM replay_order r JOIN events e ON e.seq = r.seq WHERE r.day >= ?1 AND r.day <= ?2 ORDER BY r.day, r.ord, r.seq")
@@ -386,7 +388,7 @@ impl Ledger {
         while let Some(r) = rows.next().ctx("reading the log")? {
             let ord = r.get::<_, i64>(0).ctx("reading the log")? as u64;
             let seq = r.get::<_, i64>(1).ctx("reading the log")? as u64;
-            if !overrides.is_active(ord, seq) {
+            if max_seq.is_some_and(|m| seq > m) || !overrides.is_active(ord, seq) {
                 continue;
             }
             let se = to_stored((
