@@ -43,30 +43,15 @@ pub fn verify(
 ) -> Result<Verification, StoreError> {
     let mut problems = Vec::new();
     // 1. Triggers.
-    {
-        let conn = ledger.connection();
-        let mut st = conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
-            )
-            .map_err(|e| StoreError::Sqlite {
-                context: "reading triggers",
-                source: e,
-            })?;
-        let names: Vec<String> = st
-            .query_map([], |r| r.get(0))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| StoreError::Sqlite {
-                context: "reading triggers",
-                source: e,
-            })?;
-        for t in REQUIRED_TRIGGERS {
-            if !names.iter().any(|n| n == t) {
-                problems.push(Problem {
-                    seq: None,
-                    what: format!("the append-only trigger `{t}` is missing: the events table can be rewritten"),
-                });
-            }
+    let names = ledger.trigger_names()?;
+    for t in REQUIRED_TRIGGERS {
+        if !names.iter().any(|n| n == t) {
+            problems.push(Problem {
+                seq: None,
+                what: format!(
+                    "the append-only trigger `{t}` is missing: the events table can be rewritten"
+                ),
+            });
         }
     }
     // 2. Hash chain and canonical bodies.
@@ -202,55 +187,22 @@ fn record_rules(ev: &Event, seq: u64, recorded_at: &str, st: &mut RecordState) -
     None
 }
 
-const COMPARED: [(&str, &str, &str); 6] = [
-    ("timeline", "key, day, ord, fact", "ord"),
-    ("replay_order", "day, ord, seq", "seq"),
-    ("overrides", "target, by_seq, kind", "by_seq"),
-    ("windows", "day, ord, start, seq", "seq"),
-    ("parties", "party", "NULL"),
-    ("party_events", "party, seq", "seq"),
-];
-
 fn check_read_models(ledger: &mut Ledger) -> Result<Vec<Problem>, StoreError> {
-    let conn = ledger.connection();
-    let sql = |context: &'static str| move |e| StoreError::Sqlite { context, source: e };
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(sql("starting verification"))?;
-    let result = (|| -> Result<Vec<Problem>, StoreError> {
-        let mut problems = Vec::new();
-        for (t, cols, _) in COMPARED {
-            conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.stored_{t}; CREATE TEMP TABLE stored_{t} AS SELECT {cols} FROM main.{t};"))
-                .map_err(sql("copying read models"))?;
-        }
-        match crate::store::rebuild_for_verify(conn) {
-            Ok(()) => {}
-            Err(StoreError::Corrupt { seq, why }) => {
-                problems.push(Problem {
-                    seq: Some(seq),
-                    what: format!("seq {seq}: {why}"),
-                });
-                return Ok(problems);
-            }
-            Err(e) => return Err(e),
-        }
-        for (t, cols, seqcol) in COMPARED {
-            let q = format!(
-                "SELECT MIN({seqcol}), COUNT(*) FROM (SELECT * FROM (SELECT {cols} FROM main.{t} EXCEPT SELECT {cols} FROM temp.stored_{t}) UNION ALL SELECT * FROM (SELECT {cols} FROM temp.stored_{t} EXCEPT SELECT {cols} FROM main.{t}))"
-            );
-            let (min, n): (Option<i64>, i64) = conn
-                .query_row(&q, [], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql("comparing read models"))?;
-            if n > 0 {
-                problems.push(Problem {
-                    seq: min.map(|m| m as u64),
-                    what: format!("read model `{t}` differs from a fresh replay in {n} row(s); run `iofs-ledger rebuild`"),
-                });
-            }
-        }
-        Ok(problems)
-    })();
-    let _ = conn.execute_batch("ROLLBACK");
-    result
+    Ok(match ledger.compare_read_models()? {
+        crate::store::ReadModelCheck::Unreplayable { seq, why } => vec![Problem {
+            seq: Some(seq),
+            what: format!("seq {seq}: {why}"),
+        }],
+        crate::store::ReadModelCheck::Differences(d) => d
+            .into_iter()
+            .map(|(table, first_seq, rows)| Problem {
+                seq: first_seq,
+                what: format!(
+                    "read model `{table}` differs from a fresh replay in {rows} row(s); run `iofs-ledger rebuild`"
+                ),
+            })
+            .collect(),
+    })
 }
 
 /// What changed between two days.

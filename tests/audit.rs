@@ -456,3 +456,15 @@ fn head_export_audit_and_meetings_answer_as_known_at_an_earlier_instant() {
         "{m_then}\n{m_now}"
     );
 }
+
+#[test]
+fn verify_works_on_a_ledger_opened_read_only_and_changes_nothing() {
+    use iofs_ledger::store::{Access, Ledger};
+    let (_d, db) = ledger();
+    let before = std::fs::read(&db).unwrap();
+    let mut l = Ledger::open(&db, Access::ReadOnly).unwrap();
+    let v = iofs_ledger::audit::verify(&mut l, None).unwrap();
+    assert!(v.ok, "{:?}", v.problems);
+    drop(l);
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}

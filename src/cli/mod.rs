@@ -313,7 +313,15 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     Ok((seq, b.to_ascii_lowercase()))
                 })
                 .transpose()?;
-            let mut l = match Ledger::open(&path, Access::ReadWrite) {
+            // Verification writes nothing; it opens read-write only to re-derive the read
+            // models in a transaction it rolls back (a read-only file is checked on a copy).
+            let opened = Ledger::open(&path, Access::ReadWrite).or_else(|e| match e {
+                StoreError::NotALedger { .. } | StoreError::Sqlite { .. } => {
+                    Ledger::open(&path, Access::ReadOnly)
+                }
+                e => Err(e),
+            });
+            let mut l = match opened {
                 Ok(l) => l,
                 Err(StoreError::NotFound(_)) => {
                     note(&format!(

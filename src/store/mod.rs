@@ -385,10 +385,97 @@ impl Ledger {
     }
 }
 
-/// Re-derives every read model on `conn` inside a transaction the caller opened (and will
-/// roll back): `verify` compares the result with what was stored.
-pub(crate) fn rebuild_for_verify(conn: &Connection) -> Result<(), StoreError> {
-    append::rebuild_in(conn).map(|_| ())
+/// What comparing the stored read models with a fresh replay found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadModelCheck {
+    /// The log cannot be replayed: the event `seq` breaks a rule or cannot be read.
+    Unreplayable {
+        /// The first bad event.
+        seq: u64,
+        /// Why.
+        why: String,
+    },
+    /// Tables that differ: (table, first seq concerned, rows that differ). Empty when sound.
+    Differences(Vec<(&'static str, Option<u64>, u64)>),
+}
+
+/// The read-model tables, the columns compared, and the column that names a seq.
+const COMPARED: [(&str, &str, &str); 6] = [
+    ("timeline", "key, day, ord, fact", "ord"),
+    ("replay_order", "day, ord, seq", "seq"),
+    ("overrides", "target, by_seq, kind", "by_seq"),
+    ("windows", "day, ord, start, seq", "seq"),
+    ("parties", "party", "NULL"),
+    ("party_events", "party, seq", "seq"),
+];
+
+fn compare_on(conn: &Connection) -> Result<ReadModelCheck, StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .ctx("starting verification")?;
+    let result = (|| {
+        for (t, cols, _) in COMPARED {
+            conn.execute_batch(&format!(
+                "DROP TABLE IF EXISTS temp.stored_{t}; CREATE TEMP TABLE stored_{t} AS SELECT {cols} FROM main.{t};"
+            ))
+            .ctx("copying read models")?;
+        }
+        match append::rebuild_in(conn) {
+            Ok(_) => {}
+            Err(StoreError::Corrupt { seq, why }) => {
+                return Ok(ReadModelCheck::Unreplayable { seq, why })
+            }
+            Err(e) => return Err(e),
+        }
+        let mut diffs = Vec::new();
+        for (t, cols, seqcol) in COMPARED {
+            let q = format!(
+                "SELECT MIN({seqcol}), COUNT(*) FROM (SELECT * FROM (SELECT {cols} FROM main.{t} EXCEPT SELECT {cols} FROM temp.stored_{t}) UNION ALL SELECT * FROM (SELECT {cols} FROM temp.stored_{t} EXCEPT SELECT {cols} FROM main.{t}))"
+            );
+            let (min, n): (Option<i64>, i64) = conn
+                .query_row(&q, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .ctx("comparing read models")?;
+            if n > 0 {
+                diffs.push((t, min.map(|m| m as u64), n as u64));
+            }
+        }
+        Ok(ReadModelCheck::Differences(diffs))
+    })();
+    let _ = conn.execute_batch("ROLLBACK");
+    result
+}
+
+impl Ledger {
+    /// The names of the triggers on `events`.
+    pub fn trigger_names(&self) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
+            )
+            .ctx("reading triggers")?;
+        let rows = st.query_map([], |r| r.get(0)).ctx("reading triggers")?;
+        rows.collect::<Result<Vec<String>, _>>()
+            .ctx("reading triggers")
+    }
+
+    /// Re-derives every read model from the log inside a transaction that is rolled back, and
+    /// compares the result with what is stored. On a read-only file the comparison runs on an
+    /// in-memory copy. Changes nothing.
+    pub fn compare_read_models(&mut self) -> Result<ReadModelCheck, StoreError> {
+        if self
+            .conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .ctx("checking access")?
+        {
+            let mut copy = Connection::open_in_memory().ctx("opening an in-memory copy")?;
+            rusqlite::backup::Backup::new(&self.conn, &mut copy)
+                .ctx("copying the ledger to memory")?
+                .run_to_completion(4096, Duration::ZERO, None)
+                .ctx("copying the ledger to memory")?;
+            return compare_on(&copy);
+        }
+        compare_on(&self.conn)
+    }
 }
 
 #[cfg(test)]
