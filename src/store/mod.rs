@@ -353,7 +353,9 @@ impl Ledger {
             .busy_timeout(self.busy_timeout)
             .ctx("setting the busy timeout")?;
         self.conn
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .execute_batch(
+                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
+            )
             .ctx("configuring the connection")?;
         Ok(())
     }

@@ -283,17 +283,27 @@ impl Ledger {
     }
 
     /// The last seq recorded at or before `instant` (a `recorded_at`-formatted string).
+    /// `recorded_at` never decreases along seq, so this is a binary search over the primary
+    /// key: O(log n) seeks, no index on `recorded_at`.
     pub fn seq_known_at(&self, instant: &str) -> Result<u64, StoreError> {
-        Ok(self
+        let mut st = self
             .conn
-            .query_row(
-                "SELECT seq FROM events WHERE recorded_at <= ?1 ORDER BY recorded_at DESC, seq DESC LIMIT 1",
-                [instant],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .ctx("reading the log")?
-            .unwrap_or(0) as u64)
+            .prepare_cached("SELECT recorded_at FROM events WHERE seq = ?1")
+            .ctx("reading the log")?;
+        let (mut lo, mut hi) = (0u64, self.head()?.seq);
+        // Invariant: seq lo is known at `instant` (0 always is); seqs above hi are not.
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let at: String = st
+                .query_row([mid as i64], |r| r.get(0))
+                .ctx("reading the log")?;
+            if at.as_str() <= instant {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(lo)
     }
 
     /// Folds, in memory, the live events with seq ≤ `max_seq` whose effective day is ≤ `day`,

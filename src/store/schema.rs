@@ -26,7 +26,6 @@ BEGIN SELECT RAISE(ABORT, 'iofs-ledger: events are append-only; append a retract
 CREATE TRIGGER events_in_sequence BEFORE INSERT ON events
 WHEN NEW.seq IS NOT (SELECT IFNULL(MAX(seq), 0) + 1 FROM events)
 BEGIN SELECT RAISE(ABORT, 'iofs-ledger: events are appended in seq order, without gaps'); END;
-CREATE INDEX events_by_recorded_at ON events (recorded_at);
 
 -- Read models: derived from events, rebuilt by `rebuild`, checked by `verify`.
 CREATE TABLE replay_order (
