@@ -46,6 +46,8 @@ pub struct MemberEntry {
     pub since: String,
     /// The day the signature counts from (the last day of its date).
     pub counted_from: String,
+    /// How precisely the signature's date is known.
+    pub precision: Precision,
     /// Place in signature order.
     pub ordinal: u64,
     /// Whether it had ratified by the as-of day.
@@ -67,6 +69,8 @@ pub struct PartyEntry {
     pub since: String,
     /// The day it counts from (the last day of its date).
     pub counted_from: String,
+    /// How precisely its date is known.
+    pub precision: Precision,
     /// The event's seq.
     pub seq: u64,
 }
@@ -221,6 +225,7 @@ fn entry(p: &Party, since: &EventDate, seq: u64) -> PartyEntry {
         unidentified: p.is_placeholder(),
         since: since.to_string(),
         counted_from: since.effective_day().to_string(),
+        precision: since.precision(),
         seq,
     }
 }
@@ -259,6 +264,7 @@ fn assemble(
                 unidentified: p.is_placeholder(),
                 since: since.to_string(),
                 counted_from: since.effective_day().to_string(),
+                precision: since.precision(),
                 ordinal,
                 ratified: is_ratified,
                 seq,
