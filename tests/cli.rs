@@ -643,14 +643,30 @@ fn verify_head_diff_audit_meetings_and_parties_answer() {
 fn years_and_officers_summarise_the_builtin_history() {
     let t = tmp();
     cmd(&t.db).arg("init").assert().success();
-    let y = json(&t.db, &["years", "--from", "2013", "--to", "2024", "--json"]);
-    let counts: Vec<u64> = y.as_array().unwrap().iter().map(|r| r["members"].as_u64().unwrap()).collect();
+    let y = json(
+        &t.db,
+        &["years", "--from", "2013", "--to", "2024", "--json"],
+    );
+    let counts: Vec<u64> = y
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["members"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts, [19, 19, 20, 29, 33, 33, 34, 34, 36, 37, 41, 41]);
     let o = json(&t.db, &["officers", "--json"]);
-    let names: Vec<&str> = o.as_array().unwrap().iter().map(|t| t["person"].as_str().unwrap()).collect();
+    let names: Vec<&str> = o
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["person"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Yerlan Baidaulet", "Askar Mussinov", "Berik Aryn"]);
     assert_eq!(o[1]["until"], "2024-02-10");
     assert_eq!(o[1]["ended_by"], "death");
     assert_eq!(o[2]["until"], Value::Null);
-    cmd(&t.db).args(["years", "--from", "2024", "--to", "2013"]).assert().code(2);
+    cmd(&t.db)
+        .args(["years", "--from", "2024", "--to", "2013"])
+        .assert()
+        .code(2);
 }
