@@ -88,7 +88,7 @@ fn editing_recorded_at_or_the_hash_is_caught() {
     sql(&db2, DROP_TRIGGERS);
     sql(
         &db2,
-        "UPDATE events SET hash = replace(hash, substr(hash, 1, 1), 'f') WHERE seq = 12",
+        "UPDATE events SET hash = (CASE WHEN substr(hash, 1, 1) = '0' THEN '1' ELSE '0' END) || substr(hash, 2) WHERE seq = 12",
     );
     verify_fails_at(&db2, 12);
 }
