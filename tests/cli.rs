@@ -670,3 +670,22 @@ fn years_and_officers_summarise_the_builtin_history() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn members_lists_only_the_uncertainty_membership_depends_on() {
+    let t = tmp();
+    cmd(&t.db).arg("init").assert().success();
+    let m = json(&t.db, &["members", "--as-of", "2014-06-01", "--json"]);
+    assert_eq!(m["count"], 19);
+    let kinds: Vec<&str> = m["uncertain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["statute_signed"],
+        "Libya's signature only, not the ratifications"
+    );
+}
