@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::chain::{event_hash, GENESIS};
 use crate::event::Event;
 use crate::store::schema::REQUIRED_TRIGGERS;
-use crate::store::{Ledger, StoreError};
+use crate::store::{Ledger, RawEvent, StoreError};
 
 /// One thing `verify` found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,7 +63,14 @@ pub fn verify(
     let mut chain_broken = false;
     let mut since_found = since_head.is_none();
     let mut kinds = RecordState::default();
-    ledger.for_each_raw(|seq, recorded_at, body, hash| {
+    ledger.for_each_raw(|raw| {
+        let RawEvent {
+            seq,
+            recorded_at,
+            body,
+            hash,
+            unreadable,
+        } = raw;
         events += 1;
         let s = seq.max(0) as u64;
         if chain_broken {
@@ -75,6 +82,10 @@ pub fn verify(
         };
         if s != expected {
             fail(format!("seq {s} follows seq {}: an event is missing or out of order", expected - 1));
+            return Ok(());
+        }
+        if let Some(why) = unreadable {
+            fail(format!("seq {s}: stored {why}: the event was altered behind the tool's back"));
             return Ok(());
         }
         let want = event_hash(&prev, s, &recorded_at, &body);

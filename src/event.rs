@@ -498,6 +498,18 @@ impl Event {
             }
         };
         match &self.kind {
+            Kind::MeetingHeld {
+                session: Some(0), ..
+            }
+            | Kind::DocumentAdopted {
+                session: Some(0), ..
+            } => {
+                return err(
+                    "session",
+                    "session numbers start at 1 (the 1st session); omit `session` when unknown"
+                        .into(),
+                )
+            }
             Kind::ProposalMade { description, .. } => nonempty("description", description)?,
             Kind::OfficerAppointed {
                 person,
@@ -939,6 +951,19 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("date"), "{}", e.message);
         let e = parse(r#"{"type":"statute_signed","party":"KAZ","date":"2013"}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("source"));
+    }
+
+    #[test]
+    fn session_zero_is_refused_naming_the_field() {
+        // Regression (property suite): `session: 0` used to be accepted.
+        for ty in [
+            r#""type":"meeting_held","organ":"general_assembly""#,
+            r#""type":"document_adopted","title":"t""#,
+        ] {
+            let e = parse(&format!(r#"{{{ty},"session":0,"date":"2013",{SRC}}}"#)).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("session"), "{ty}");
+            assert!(parse(&format!(r#"{{{ty},"session":1,"date":"2013",{SRC}}}"#)).is_ok());
+        }
     }
 
     #[test]

@@ -261,13 +261,11 @@ impl Ledger {
                                     match f.fold(&tx, p, seq, &ev) {
                                         Ok(()) => stream_pos = p,
                                         Err(RefoldError::Store(e)) => return Err(e),
-                                        Err(RefoldError::Violation { violation, .. }) => {
-                                            refusals.push(refuse(
-                                                Some(violation.rule),
-                                                violation.field,
-                                                violation.detail,
-                                            ));
-                                            continue;
+                                        Err(RefoldError::Violation { .. }) => {
+                                            // A later line of this batch (a retraction or a
+                                            // correction) may make it valid: leave the verdict
+                                            // to the refold at the end of the batch.
+                                            from = Some(p);
                                         }
                                     }
                                 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Ctx, Ledger, StoreError};
@@ -131,6 +132,21 @@ fn to_stored(
     })
 }
 
+/// One stored row as it is, for verification.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    /// Its seq.
+    pub seq: i64,
+    /// Its `recorded_at` column.
+    pub recorded_at: String,
+    /// Its canonical JSON body.
+    pub body: String,
+    /// Its stored hash.
+    pub hash: String,
+    /// Set when a column is not UTF-8 text (the strings above are then lossy).
+    pub unreadable: Option<String>,
+}
+
 /// The head of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
@@ -206,7 +222,7 @@ impl Ledger {
     /// (for the hash chain check, which must not trust the body).
     pub fn for_each_raw(
         &self,
-        mut f: impl FnMut(i64, String, String, String) -> Result<(), StoreError>,
+        mut f: impl FnMut(RawEvent) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut st = self
             .conn
@@ -214,8 +230,35 @@ impl Ledger {
             .ctx("reading the log")?;
         let mut rows = st.query([]).ctx("reading the log")?;
         while let Some(r) = rows.next().ctx("reading the log")? {
-            let (a, b, c, d) = stored(r).ctx("reading the log")?;
-            f(a, b, c, d)?;
+            let seq: i64 = r.get(0).ctx("reading the log")?;
+            let mut unreadable = None;
+            let mut text = |i: usize, name: &'static str| -> Result<String, StoreError> {
+                let v = r.get_ref(i).ctx("reading the log")?;
+                let bytes = match v {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => b,
+                    _ => {
+                        unreadable.get_or_insert(format!("{name} is not text"));
+                        return Ok(String::new());
+                    }
+                };
+                match std::str::from_utf8(bytes) {
+                    Ok(s) => Ok(s.to_string()),
+                    Err(e) => {
+                        unreadable.get_or_insert(format!("{name} is not valid UTF-8 ({e})"));
+                        Ok(String::from_utf8_lossy(bytes).into_owned())
+                    }
+                }
+            };
+            let recorded_at = text(1, "recorded_at")?;
+            let body = text(2, "body")?;
+            let hash = text(3, "hash")?;
+            f(RawEvent {
+                seq,
+                recorded_at,
+                body,
+                hash,
+                unreadable,
+            })?;
         }
         Ok(())
     }
