@@ -34,3 +34,6 @@ pub mod party;
 pub mod projection;
 pub mod query;
 pub mod store;
+/// Deterministic synthetic histories (valid under every append rule) for benchmarks and load
+/// tests.
+pub mod synth;
