@@ -148,8 +148,29 @@ pub fn verify(
 /// What the record rules need to remember about earlier events.
 #[derive(Default)]
 struct RecordState {
-    world: std::collections::HashSet<u64>,
-    retracted: std::collections::HashSet<u64>,
+    /// Bit `seq` set: seq is a world event (one bit an event: 125 KB for a million).
+    world: SeqBits,
+    /// Bit `seq` set: seq was retracted.
+    retracted: SeqBits,
+}
+
+/// A set of seqs as a bit vector.
+#[derive(Default)]
+struct SeqBits(Vec<u64>);
+
+impl SeqBits {
+    fn contains(&self, seq: &u64) -> bool {
+        let (w, b) = ((*seq / 64) as usize, seq % 64);
+        self.0.get(w).is_some_and(|x| x & (1 << b) != 0)
+    }
+
+    fn insert(&mut self, seq: u64) {
+        let (w, b) = ((seq / 64) as usize, seq % 64);
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= 1 << b;
+    }
 }
 
 /// The append rules that concern the record rather than the world: no date after the day of

@@ -1,7 +1,5 @@
 //! Appending a batch, and re-folding read models from a replay position.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -372,7 +370,9 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
         let mut insert_known = tx
             .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
             .ctx("preparing the insert")?;
-        let mut bodies_parties: HashMap<u64, Vec<String>> = HashMap::new();
+        let mut read_target = tx
+            .prepare_cached("SELECT body FROM events WHERE seq = ?1")
+            .ctx("preparing a read")?;
         while let Some(r) = rows.next().ctx("reading the log")? {
             let seq = r.get::<_, i64>(0).ctx("reading the log")? as u64;
             let body: String = r.get(1).ctx("reading the log")?;
@@ -394,8 +394,16 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
                     insert_override
                         .execute(params![*t as i64, seq as i64, kind])
                         .ctx("recording an override")?;
-                    if let Some(tp) = bodies_parties.get(t) {
-                        parties.extend(tp.iter().cloned());
+                    // The target's parties: corrections and retractions are rare, so read
+                    // the target back rather than keep every event's parties in memory.
+                    let target: Option<String> = read_target
+                        .query_row([*t as i64], |r| r.get(0))
+                        .optional()
+                        .ctx("reading the log")?;
+                    if let Some(target) = target {
+                        let tev = Event::from_json(&target)
+                            .map_err(|why| StoreError::Corrupt { seq: *t, why })?;
+                        parties.extend(tev.kind.parties().iter().map(|p| p.code().to_string()));
                     }
                     if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
                         insert_order
@@ -409,14 +417,6 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
                             .execute(params![d.0 as i64, seq as i64, seq as i64])
                             .ctx("ordering replay")?;
                     }
-                    bodies_parties.insert(
-                        seq,
-                        ev.kind
-                            .parties()
-                            .iter()
-                            .map(|p| p.code().to_string())
-                            .collect(),
-                    );
                 }
             }
             for p in &parties {

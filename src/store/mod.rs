@@ -412,7 +412,8 @@ const COMPARED: [(&str, &str, &str); 6] = [
 ];
 
 fn compare_on(conn: &Connection) -> Result<ReadModelCheck, StoreError> {
-    conn.execute_batch("BEGIN IMMEDIATE")
+    // The copies of the stored read models go to temporary files, not memory.
+    conn.execute_batch("PRAGMA temp_store = FILE; BEGIN IMMEDIATE")
         .ctx("starting verification")?;
     let result = (|| {
         for (t, cols, _) in COMPARED {
@@ -442,7 +443,7 @@ fn compare_on(conn: &Connection) -> Result<ReadModelCheck, StoreError> {
         }
         Ok(ReadModelCheck::Differences(diffs))
     })();
-    let _ = conn.execute_batch("ROLLBACK");
+    let _ = conn.execute_batch("ROLLBACK; PRAGMA temp_store = DEFAULT");
     result
 }
 
@@ -461,19 +462,28 @@ impl Ledger {
     }
 
     /// Re-derives every read model from the log inside a transaction that is rolled back, and
-    /// compares the result with what is stored. On a read-only file the comparison runs on an
-    /// in-memory copy. Changes nothing.
+    /// compares the result with what is stored. On a read-only file the comparison runs on a
+    /// scratch copy in the temporary directory. Changes nothing.
     pub fn compare_read_models(&mut self) -> Result<ReadModelCheck, StoreError> {
         if self
             .conn
             .is_readonly(rusqlite::MAIN_DB)
             .ctx("checking access")?
         {
-            let mut copy = Connection::open_in_memory().ctx("opening an in-memory copy")?;
+            // Work on a scratch copy on disk: memory stays bounded whatever the log's size.
+            let scratch = tempfile::NamedTempFile::new().map_err(|source| StoreError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            let mut copy = Connection::open(scratch.path()).ctx("opening a scratch copy")?;
             rusqlite::backup::Backup::new(&self.conn, &mut copy)
-                .ctx("copying the ledger to memory")?
+                .ctx("copying the ledger to a scratch file")?
                 .run_to_completion(4096, Duration::ZERO, None)
-                .ctx("copying the ledger to memory")?;
+                .ctx("copying the ledger to a scratch file")?;
+            copy.execute_batch(
+                "PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF; PRAGMA cache_size = -32768;",
+            )
+            .ctx("opening a scratch copy")?;
             return compare_on(&copy);
         }
         compare_on(&self.conn)
