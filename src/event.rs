@@ -13,6 +13,9 @@ use serde_json::{Map, Value};
 use crate::date::EventDate;
 use crate::party::Party;
 
+mod canonical;
+mod fast;
+
 /// Where a fact comes from: a document or a URL, and the sentence it rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -684,11 +687,21 @@ impl Event {
 
     /// The canonical JSON text, as stored and hashed.
     pub fn canonical_json(&self) -> String {
-        self.to_value().to_string()
+        let mut out = Vec::with_capacity(384);
+        let mut ser = serde_json::Serializer::new(&mut out);
+        match canonical::serialize(self, &mut ser) {
+            // serde_json writes only UTF-8.
+            Ok(()) => String::from_utf8(out).unwrap_or_else(|_| self.to_value().to_string()),
+            // Unreachable (every kind is a struct variant); the Value route says the same.
+            Err(_) => self.to_value().to_string(),
+        }
     }
 
     /// Parses a stored canonical JSON text.
     pub fn from_json(text: &str) -> Result<Event, String> {
+        if let Some(ev) = fast::parse(text) {
+            return Ok(ev);
+        }
         match parse_strict(text) {
             Ok(Value::Object(m)) => Event::from_object(m).map_err(|(_, m)| m),
             Ok(_) => Err("not a JSON object".into()),
@@ -734,7 +747,7 @@ impl Event {
 
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        canonical::serialize(self, s)
     }
 }
 
@@ -828,7 +841,11 @@ pub fn parse_line(location: Location, line: &str) -> Result<(Location, Event), P
         field,
         message,
     };
-    match parse_strict(line.trim_end_matches(['\n', '\r'])) {
+    let line = line.trim_end_matches(['\n', '\r']);
+    if let Some(ev) = fast::parse(line) {
+        return Ok((location, ev));
+    }
+    match parse_strict(line) {
         Ok(Value::Object(m)) => Event::from_object(m)
             .map(|ev| (location, ev))
             .map_err(|(field, message)| err(field, message)),
