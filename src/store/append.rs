@@ -353,6 +353,7 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
         .ctx("clearing meta")?;
     let mut n = 0u64;
     let mut max_window = 0i64;
+    let mut from: Option<Pos> = None;
     {
         let mut st = tx
             .prepare("SELECT seq, body FROM events ORDER BY seq")
@@ -373,6 +374,8 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
         let mut read_target = tx
             .prepare_cached("SELECT body FROM events WHERE seq = ?1")
             .ctx("preparing a read")?;
+        let mut stream = Folder::at(tx, (i64::MIN, i64::MIN))?;
+        let mut stream_pos: Pos = (i64::MIN, i64::MIN);
         while let Some(r) = rows.next().ctx("reading the log")? {
             let seq = r.get::<_, i64>(0).ctx("reading the log")? as u64;
             let body: String = r.get(1).ctx("reading the log")?;
@@ -405,17 +408,37 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
                             .map_err(|why| StoreError::Corrupt { seq: *t, why })?;
                         parties.extend(tev.kind.parties().iter().map(|p| p.code().to_string()));
                     }
+                    // The target (and its earlier corrections) were folded as they came:
+                    // replay again from the first of their positions.
+                    for p in positions_of(tx, *t)? {
+                        from = Some(from.map_or(p, |f| f.min(p)));
+                    }
                     if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
+                        let p = (d.0 as i64, *t as i64);
                         insert_order
-                            .execute(params![d.0 as i64, *t as i64, seq as i64])
+                            .execute(params![p.0, p.1, seq as i64])
                             .ctx("ordering replay")?;
+                        from = Some(from.map_or(p, |f| f.min(p)));
                     }
                 }
                 _ => {
                     if let Some(d) = ev.effective_day() {
+                        let p = (d.0 as i64, seq as i64);
                         insert_order
-                            .execute(params![d.0 as i64, seq as i64, seq as i64])
+                            .execute(params![p.0, p.1, seq as i64])
                             .ctx("ordering replay")?;
+                        // A log mostly in replay order is folded in this one pass; from the
+                        // first event out of order (or broken rule, or override) on, the
+                        // refold below replays in order.
+                        if from.is_none() && p > stream_pos {
+                            match stream.fold(tx, p, seq, &ev) {
+                                Ok(()) => stream_pos = p,
+                                Err(RefoldError::Store(e)) => return Err(e),
+                                Err(RefoldError::Violation { .. }) => from = Some(p),
+                            }
+                        } else {
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
                     }
                 }
             }
@@ -435,7 +458,10 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
         [max_window.to_string()],
     )
     .ctx("updating meta")?;
-    match refold(tx, (i64::MIN, i64::MIN), None) {
+    let Some(from) = from else {
+        return Ok(n);
+    };
+    match refold(tx, from, None) {
         Ok(()) => Ok(n),
         Err(RefoldError::Store(e)) => Err(e),
         Err(RefoldError::Violation { seq, violation }) => Err(StoreError::Corrupt {
