@@ -6,10 +6,12 @@
 //! cached under `target/bench-cache/` between runs (delete it, or set `IOFS_BENCH_FRESH=1`, to
 //! rebuild them).
 //!
-//! * `append_bulk/{ledger,floor}/N`: N events appended into an empty file ledger in one
-//!   append (JSON Lines text in memory → `parse_line` → `Ledger::append`), against one raw
-//!   transaction inserting the same lines with a prepared statement into an events table with
-//!   a day index, same pragmas (WAL, `synchronous = FULL`, 32 MiB cache).
+//! * `append_bulk/{ledger,floor,floor_same_rows}/N`: N events appended into an empty file
+//!   ledger in one append (JSON Lines text in memory → `parse_line` → `Ledger::append`),
+//!   against one raw transaction inserting the same lines with a prepared statement into an
+//!   events table with a day index, same pragmas (WAL, `synchronous = FULL`, 32 MiB cache);
+//!   and against one raw transaction inserting every row the ledger ends up storing (the log
+//!   and its read models, same schema and triggers): the I/O floor of the ledger's own layout.
 //! * `append_durable/{ledger,floor,cli}/N`: one event per transaction on a ledger of N events
 //!   (`Ledger::append` of one event; a raw one-row `BEGIN IMMEDIATE … COMMIT` in WAL with
 //!   `synchronous = FULL`; and the whole CLI call `iofs-ledger --db F append one.jsonl`).
@@ -139,11 +141,18 @@ fn fingerprint(n: usize) -> String {
     format!("{:016x}", h.finish())
 }
 
+/// The rows of one table and the statement that inserts one.
+struct TableRows {
+    insert: String,
+    rows: Vec<Vec<rusqlite::types::Value>>,
+}
+
 /// The history of one size: its lines in memory (loaded on demand) and its cached files.
 struct Fixture {
     n: usize,
     key: String,
     lines: Option<Vec<(String, i64)>>,
+    rows: Option<Vec<TableRows>>,
     ledger: Option<PathBuf>,
     work: Option<(tempfile::TempDir, PathBuf)>,
 }
@@ -154,6 +163,7 @@ impl Fixture {
             n,
             key: fingerprint(n),
             lines: None,
+            rows: None,
             ledger: None,
             work: None,
         }
@@ -173,6 +183,33 @@ impl Fixture {
             eprintln!("generated {} events in {:.1?}", v.len(), t.elapsed());
             v
         })
+    }
+
+    /// Every row the ledger stores for this history, table by table (from the cached ledger).
+    fn rows(&mut self) -> &[TableRows] {
+        if self.rows.is_none() {
+            let conn = Connection::open_with_flags(self.ledger(), OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+            let tables = std::iter::once("events")
+                .chain(schema::READ_MODEL_TABLES)
+                .chain(std::iter::once("meta"));
+            let mut all = Vec::new();
+            for t in tables {
+                let mut st = conn.prepare(&format!("SELECT * FROM {t}")).unwrap();
+                let cols = st.column_count();
+                let rows: Vec<Vec<rusqlite::types::Value>> = st
+                    .query_map([], |r| (0..cols).map(|i| r.get(i)).collect())
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                all.push(TableRows {
+                    insert: format!("INSERT INTO {t} VALUES ({})", vec!["?"; cols].join(", ")),
+                    rows,
+                });
+            }
+            self.rows = Some(all);
+        }
+        self.rows.as_deref().unwrap()
     }
 
     /// The history as a JSON Lines file (cached).
@@ -324,8 +361,38 @@ fn bench_bulk(c: &mut Criterion, fx: &mut [Fixture]) {
                 BatchSize::PerIteration,
             );
         });
+        g.bench_function(BenchmarkId::new("floor_same_rows", label(n)), |b| {
+            let tables = f.rows();
+            b.iter_batched(
+                || {
+                    let dir = scratch();
+                    let conn = Connection::open(dir.path().join("rows.db")).unwrap();
+                    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;")
+                        .unwrap();
+                    for m in schema::MIGRATIONS {
+                        conn.execute_batch(m).unwrap();
+                    }
+                    (dir, conn)
+                },
+                |(dir, mut conn)| {
+                    let tx = conn
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .unwrap();
+                    for t in tables {
+                        let mut st = tx.prepare(&t.insert).unwrap();
+                        for r in &t.rows {
+                            st.execute(rusqlite::params_from_iter(r.iter())).unwrap();
+                        }
+                    }
+                    tx.commit().unwrap();
+                    (dir, conn)
+                },
+                BatchSize::PerIteration,
+            );
+        });
         g.finish();
-        // The lines are not needed again: free them before the next size.
+        // The lines and rows are not needed again: free them before the next size.
+        f.rows = None;
         f.lines = None;
     }
 }
