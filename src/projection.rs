@@ -276,6 +276,56 @@ impl Projection {
         )
     }
 
+    /// Seeds a key's fact loaded from the read models, unless the fold already holds one.
+    pub fn seed(&mut self, key: Key, fact: Fact) {
+        self.current.entry(key).or_insert(fact);
+    }
+
+    /// Every key [`Projection::apply`] may consult for an event of this kind: a fold that starts
+    /// mid-log loads only these keys from the read models, not the whole state. **Keep in step
+    /// with `apply`**: a key read there and missing here would be judged as absent (the property
+    /// tests that append in many batches and compare with a rebuild catch it).
+    pub fn reads(kind: &Kind) -> Vec<Key> {
+        match kind {
+            Kind::StatuteSigned { party } => vec![
+                Key::Member(party.clone()),
+                Key::Observer(party.clone()),
+                Key::Count(Counter::Signatures),
+                Key::Count(Counter::Members),
+                Key::Count(Counter::Observers),
+            ],
+            Kind::MembershipWithdrawn { party } => {
+                vec![Key::Member(party.clone()), Key::Count(Counter::Members)]
+            }
+            Kind::StatuteRatified { party } => vec![
+                Key::Ratified(party.clone()),
+                Key::Count(Counter::Ratifications),
+            ],
+            Kind::ObserverAdmitted { party } => vec![
+                Key::Member(party.clone()),
+                Key::Observer(party.clone()),
+                Key::Count(Counter::Observers),
+            ],
+            Kind::StatuteEnteredIntoForce {} => vec![Key::Milestone(Milestone::StatuteInForce)],
+            Kind::OrganisationEstablished {} => vec![Key::Milestone(Milestone::Established)],
+            Kind::StatuteAdopted {} => vec![Key::Milestone(Milestone::StatuteAdopted)],
+            Kind::SecretariatOperational {} => {
+                vec![Key::Milestone(Milestone::SecretariatOperational)]
+            }
+            Kind::OfficeVacated { office, .. } => vec![Key::Office(*office)],
+            Kind::OfficerAppointed { .. }
+            | Kind::BoardElected { .. }
+            | Kind::ProposalMade { .. }
+            | Kind::MeetingHeld { .. }
+            | Kind::DocumentAdopted { .. }
+            | Kind::ProgrammeEstablished { .. }
+            | Kind::AgreementSigned { .. }
+            | Kind::Claim { .. }
+            | Kind::Retraction { .. }
+            | Kind::Correction { .. } => vec![],
+        }
+    }
+
     /// Applies one world event (`seq` is the seq that reports it: the event's own, or the
     /// correction's). Checks the rules first; on a violation nothing changes.
     pub fn apply(&mut self, seq: u64, ev: &Event) -> Result<Vec<Change>, Violation> {

@@ -442,6 +442,10 @@ pub fn parse_known_at(s: &str) -> Result<String, String> {
 /// The state as of `as_of`; with `known_at` (an instant in `recorded_at` format), as the ledger
 /// knew it then.
 pub fn state(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
+    ledger.snapshot(|| state_in(ledger, as_of, known_at))
+}
+
+fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
     match known_at {
         None => {
             let parties = ledger.parties()?;

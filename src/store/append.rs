@@ -1,5 +1,7 @@
 //! Appending a batch, and re-folding read models from a replay position.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -253,7 +255,7 @@ impl Ledger {
                             if from.is_none() && p > stream_pos {
                                 // In replay order after everything so far: fold it now.
                                 if stream.is_none() {
-                                    stream = Some(Folder::at(&tx, p)?);
+                                    stream = Some(Folder::at(p));
                                 }
                                 if let Some(f) = stream.as_mut() {
                                     match f.fold(&tx, p, seq, &ev) {
@@ -374,7 +376,7 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
         let mut read_target = tx
             .prepare_cached("SELECT body FROM events WHERE seq = ?1")
             .ctx("preparing a read")?;
-        let mut stream = Folder::at(tx, (i64::MIN, i64::MIN))?;
+        let mut stream = Folder::at((i64::MIN, i64::MIN));
         let mut stream_pos: Pos = (i64::MIN, i64::MIN);
         while let Some(r) = rows.next().ctx("reading the log")? {
             let seq = r.get::<_, i64>(0).ctx("reading the log")? as u64;
@@ -567,80 +569,46 @@ impl From<StoreError> for RefoldError {
 }
 
 /// Every key the projection may hold: per-party keys for every known party, and the rest.
-pub(crate) fn all_keys(conn: &rusqlite::Connection) -> Result<Vec<Key>, StoreError> {
-    use crate::event::{Office, Organ};
-    use crate::projection::{Counter, Milestone};
-    let mut keys = vec![
-        Key::Office(Office::DirectorGeneral),
-        Key::Milestone(crate::projection::Milestone::Established),
-        Key::Milestone(Milestone::StatuteAdopted),
-        Key::Milestone(Milestone::StatuteInForce),
-        Key::Milestone(Milestone::SecretariatOperational),
-        Key::Count(Counter::Members),
-        Key::Count(Counter::Ratifications),
-        Key::Count(Counter::Observers),
-        Key::Count(Counter::Signatures),
-    ];
-    for o in [
-        Organ::GeneralAssembly,
-        Organ::ExecutiveBoard,
-        Organ::CouncilOfForeignMinisters,
-        Organ::MinisterialConference,
-        Organ::IntergovernmentalExpertsMeeting,
-        Organ::WorldIslamicEconomicForum,
-        Organ::UnOicGeneralMeeting,
-    ] {
-        keys.push(Key::Board(o));
-    }
-    for p in super::read::parties(conn)? {
-        keys.push(Key::Member(p.clone()));
-        keys.push(Key::Ratified(p.clone()));
-        keys.push(Key::Observer(p));
-    }
-    Ok(keys)
-}
-
-/// Re-folds the read models from replay position `from` on: loads the state just before it,
-/// deletes derived rows at or after it, and folds the log's active events from there.
-/// `max_seq` limits the events considered (unused by appends: `None`).
-/// The projection's state just before replay position `before` (every key's last fact).
-fn load_state(tx: &Connection, before: Pos) -> Result<Projection, StoreError> {
-    if before.0 == i64::MIN {
-        return Ok(Projection::new());
-    }
-    let mut facts = Vec::new();
-    let mut st = tx
+/// The fact `key` held just before replay position `before`, from the read models.
+fn fact_before(tx: &Connection, key: &Key, before: Pos) -> Result<Option<Fact>, StoreError> {
+    let f: Option<String> = tx
         .prepare_cached("SELECT fact FROM timeline WHERE key = ?1 AND (day, ord) < (?2, ?3) ORDER BY day DESC, ord DESC LIMIT 1")
+        .ctx("loading state")?
+        .query_row(params![key.encode(), before.0, before.1], |r| r.get(0))
+        .optional()
         .ctx("loading state")?;
-    for k in all_keys(tx)? {
-        let f: Option<String> = st
-            .query_row(params![k.encode(), before.0, before.1], |r| r.get(0))
-            .optional()
-            .ctx("loading state")?;
-        if let Some(f) = f {
-            let fact: Fact = serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
-                seq: 0,
-                why: format!(
-                    "read model row for {k} is unreadable: {e}; run `iofs-ledger rebuild`"
-                ),
-            })?;
-            facts.push((k, fact));
-        }
-    }
-    Ok(Projection::from_facts(facts))
+    f.map(|f| {
+        serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
+            seq: 0,
+            why: format!("read model row for {key} is unreadable: {e}; run `iofs-ledger rebuild`"),
+        })
+    })
+    .transpose()
 }
 
 /// Folds live events in replay order into the projection and stores what changes.
+///
+/// A fold that starts mid-log (an append at the tail, a refold) does not load the whole state:
+/// before each event it loads, from the read models, only the keys that event's rules consult
+/// ([`Projection::reads`]) and the fold has not yet seen, as they stood just before the start.
+/// (A key the fold has changed is already in the projection, and its stored rows after the start
+/// are the fold's own.)
 pub(crate) struct Folder {
     proj: Projection,
+    /// The replay position the fold started at (`None`: from the empty state).
+    start: Option<Pos>,
+    /// Keys already looked up in the read models.
+    looked_up: HashSet<Key>,
 }
 
 impl Folder {
     /// Starts from the state just before `from`.
-    pub(crate) fn at(tx: &Connection, from: Pos) -> Result<Folder, StoreError> {
-        Ok(Folder {
-            proj: load_state(tx, from)?,
-        })
+    pub(crate) fn at(from: Pos) -> Folder {
+        Folder {
+            proj: Projection::new(),
+            start: (from.0 != i64::MIN).then_some(from),
+            looked_up: HashSet::new(),
+        }
     }
 
     /// Applies `ev` (its own seq `seq`, replay position `pos`) and stores its facts and window.
@@ -654,6 +622,16 @@ impl Folder {
         let Some(world) = ev.world_event() else {
             return Ok(());
         };
+        if let Some(start) = self.start {
+            for k in Projection::reads(&world.kind) {
+                if self.proj.get(&k).is_none() && !self.looked_up.contains(&k) {
+                    if let Some(f) = fact_before(tx, &k, start)? {
+                        self.proj.seed(k.clone(), f);
+                    }
+                    self.looked_up.insert(k);
+                }
+            }
+        }
         let changes = self
             .proj
             .apply(seq, world)
@@ -704,7 +682,7 @@ fn tail(tx: &Connection) -> Result<Pos, StoreError> {
 }
 
 pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), RefoldError> {
-    let mut folder = Folder::at(tx, from)?;
+    let mut folder = Folder::at(from);
     tx.execute(
         "DELETE FROM timeline WHERE (day, ord) >= (?1, ?2)",
         params![from.0, from.1],

@@ -357,6 +357,14 @@ impl Ledger {
                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
             )
             .ctx("configuring the connection")?;
+        // Plan each statement once: without this, SQLite re-prepares a cached statement whenever
+        // a bound value changes, which was a third of a point-in-time query's time.
+        self.conn
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                true,
+            )
+            .ctx("configuring the connection")?;
         Ok(())
     }
 

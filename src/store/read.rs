@@ -159,6 +159,24 @@ pub struct Head {
 }
 
 impl Ledger {
+    /// Runs `f` inside one read transaction, so every read it makes sees the same snapshot of
+    /// the file (a concurrent append lands wholly before or wholly after it) and the shared lock
+    /// is taken once instead of once per statement. Inside a transaction already, runs `f` as is.
+    pub fn snapshot<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            return f();
+        }
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .ctx("starting a read")?;
+        let out = f();
+        // A read transaction has nothing to commit; ending it only releases the snapshot.
+        let end = self.conn.execute_batch("COMMIT").ctx("ending a read");
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+
     /// The head of the log.
     pub fn head(&self) -> Result<Head, StoreError> {
         Ok(self
