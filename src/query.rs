@@ -502,10 +502,20 @@ pub struct Tenure {
     pub seq: u64,
 }
 
-/// Everyone who held `office`, in order, from the read models.
-pub fn officers(ledger: &Ledger, office: Office) -> Result<Vec<Tenure>, StoreError> {
+/// Everyone who held `office`, in order: from the read models, or with `known_at` (an instant
+/// in `recorded_at` format) from a fold of the events recorded by then.
+pub fn officers(
+    ledger: &Ledger,
+    office: Office,
+    known_at: Option<&str>,
+) -> Result<Vec<Tenure>, StoreError> {
+    let key = Key::Office(office);
+    let history = ledger.snapshot(|| match known_at {
+        None => ledger.key_history(&key),
+        Some(t) => ledger.key_history_until(&key, ledger.seq_known_at(t)?),
+    })?;
     let mut out: Vec<Tenure> = Vec::new();
-    for (day, fact) in ledger.key_history(&Key::Office(office))? {
+    for (day, fact) in history {
         let Fact::Holder {
             person,
             since,

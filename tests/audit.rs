@@ -458,6 +458,44 @@ fn head_export_audit_and_meetings_answer_as_known_at_an_earlier_instant() {
 }
 
 #[test]
+fn officers_answer_as_known_at_an_earlier_instant() {
+    let (_d, db) = ledger();
+    let t0 = last_recorded_at(&db);
+    let officers = |known_at: Option<&str>| -> Value {
+        let mut c = cmd(&db);
+        c.args(["officers", "--json"]);
+        if let Some(k) = known_at {
+            c.args(["--known-at", k]);
+        }
+        serde_json::from_slice(&c.assert().success().get_output().stdout).unwrap()
+    };
+    let before = officers(None);
+    assert_eq!(before.as_array().unwrap().len(), 3, "{before}");
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    // Retracting Askar Mussinov's appointment (seq 122) would leave his vacancy of February
+    // 2024 without its holder: refused, nothing changes.
+    cmd(&db)
+        .arg("append")
+        .write_stdin(r#"{"type":"retraction","retracts":122,"reason":"test","source":{"document":"audit.txt","quote":"Test."}}"#)
+        .assert()
+        .failure();
+    cmd(&db)
+        .arg("append")
+        .write_stdin(r#"{"type":"officer_appointed","office":"director_general","person":"A. N. Other","date":"2025-01-01","source":{"document":"audit.txt","quote":"Test."}}"#)
+        .assert()
+        .success();
+    let now = officers(None);
+    let then = officers(Some(&t0));
+    assert_eq!(now.as_array().unwrap().len(), 4, "{now}");
+    assert_eq!(
+        then, before,
+        "officers known at {t0} changed after a later append"
+    );
+    assert_eq!(now[3]["person"], "A. N. Other");
+    assert_eq!(now[2]["ended_by"], "succeeded by A. N. Other");
+}
+
+#[test]
 fn verify_works_on_a_ledger_opened_read_only_and_changes_nothing() {
     use iofs_ledger::store::{Access, Ledger};
     let (_d, db) = ledger();

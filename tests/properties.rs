@@ -340,7 +340,7 @@ proptest! {
         }
         // The Director General's tenures never overlap: one per appointment, in order, each
         // closed by the next change, at most the last one open — held by the final holder.
-        let tenures = query::officers(&l, iofs_ledger::event::Office::DirectorGeneral).unwrap();
+        let tenures = query::officers(&l, iofs_ledger::event::Office::DirectorGeneral, None).unwrap();
         let appointments = h
             .model
             .rows()

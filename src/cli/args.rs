@@ -176,6 +176,9 @@ pub enum Command {
     },
     /// Everyone who held the office of Director General, with their terms.
     Officers {
+        /// Answer as known at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -480,9 +480,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 render::years(out, &years)?;
             }
         }
-        Command::Officers { json } => {
+        Command::Officers { known_at: k, json } => {
             let l = open_for_reading(&path)?;
-            let t = query::officers(&l, iofs_ledger::event::Office::DirectorGeneral)?;
+            let k = known_at(&k)?;
+            let t = query::officers(
+                &l,
+                iofs_ledger::event::Office::DirectorGeneral,
+                k.as_deref(),
+            )?;
             if json {
                 render::json(out, &t)?;
             } else {

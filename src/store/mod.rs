@@ -244,6 +244,35 @@ fn inspect(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Removes the temporary files of `init`s of this ledger that were killed before they finished
+/// (`.NAME.init-PID.tmp*` whose process no longer runs). Only where `/proc` tells which
+/// processes run; elsewhere they are left for the user (they are safe to delete).
+fn remove_stale_builds(path: &Path, name: &str, cleanup: &dyn Fn(&Path)) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.init-");
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            cleanup(&e.path());
+        }
+    }
+}
+
 impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
@@ -292,9 +321,6 @@ impl Ledger {
         path: &Path,
         fill: impl FnOnce(&mut Ledger) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        if fs::symlink_metadata(path).is_ok() {
-            return Err(StoreError::AlreadyExists(path.to_path_buf()));
-        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -307,6 +333,10 @@ impl Ledger {
                 let _ = fs::remove_file(PathBuf::from(p));
             }
         };
+        remove_stale_builds(path, &name, &cleanup);
+        if fs::symlink_metadata(path).is_ok() {
+            return Err(StoreError::AlreadyExists(path.to_path_buf()));
+        }
         cleanup(&tmp);
         let result = (|| {
             let conn = Connection::open(&tmp).map_err(|e| StoreError::Sqlite {

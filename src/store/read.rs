@@ -367,16 +367,16 @@ impl Ledger {
         Ok(lo)
     }
 
-    /// Folds, in memory, the live events with seq ≤ `max_seq` whose effective day is ≤ `day`,
-    /// and collects those whose window contains `day` but ends after it. This answers
-    /// "as known at" questions; it reads the log up to `day` (plus the widest window).
-    pub fn fold_until(
+    /// Calls `f(day, seq, event)` for each live event (not retracted, not superseded by a
+    /// correction) recorded up to `max_seq` whose replay day is at most `horizon`, in replay
+    /// order.
+    fn for_each_live(
         &self,
         max_seq: u64,
-        day: Day,
-    ) -> Result<(Projection, Vec<StoredEvent>), StoreError> {
+        horizon: i64,
+        mut f: impl FnMut(i64, u64, StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let overrides = load_overrides(&self.conn, Some(max_seq))?;
-        let horizon = day.0 as i64 + self.max_window()?;
         let mut st = self
             .conn
             .prepare("SELECT r.day, r.ord, e.seq, e.recorded_at, e.body, e.hash FROM replay_order r JOIN events e ON e.seq = r.seq WHERE r.day <= ?1 AND r.seq <= ?2 ORDER BY r.day, r.ord, r.seq")
@@ -384,8 +384,6 @@ impl Ledger {
         let mut rows = st
             .query(params![horizon, max_seq as i64])
             .ctx("reading the log")?;
-        let mut proj = Projection::new();
-        let mut uncertain = Vec::new();
         while let Some(r) = rows.next().ctx("reading the log")? {
             let rday: i64 = r.get(0).ctx("reading the log")?;
             let ord = r.get::<_, i64>(1).ctx("reading the log")? as u64;
@@ -399,18 +397,28 @@ impl Ledger {
                 r.get(4).ctx("reading the log")?,
                 r.get(5).ctx("reading the log")?,
             ))?;
+            f(rday, seq, se)?;
+        }
+        Ok(())
+    }
+
+    /// Folds, in memory, the live events with seq ≤ `max_seq` whose effective day is ≤ `day`,
+    /// and collects those whose window contains `day` but ends after it. This answers
+    /// "as known at" questions; it reads the log up to `day` (plus the widest window).
+    pub fn fold_until(
+        &self,
+        max_seq: u64,
+        day: Day,
+    ) -> Result<(Projection, Vec<StoredEvent>), StoreError> {
+        let horizon = day.0 as i64 + self.max_window()?;
+        let mut proj = Projection::new();
+        let mut uncertain = Vec::new();
+        self.for_each_live(max_seq, horizon, |rday, seq, se| {
             let Some(world) = se.event.world_event() else {
-                continue;
+                return Ok(());
             };
             if rday <= day.0 as i64 {
-                proj.apply(seq, world).map_err(|v| StoreError::Corrupt {
-                    seq,
-                    why: format!(
-                        "breaks the rule \"{}\": {}; run `iofs-ledger verify`",
-                        v.rule.text(),
-                        v.detail
-                    ),
-                })?;
+                proj.apply(seq, world).map_err(|v| broken(seq, &v))?;
             } else if affects_state(&world.kind) {
                 if let Some((s, _)) = se.event.effect_window() {
                     if s <= day {
@@ -418,8 +426,32 @@ impl Ledger {
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         Ok((proj, uncertain))
+    }
+
+    /// Every fact `key` held, in replay order, by a fold of the live events recorded up to
+    /// `max_seq` (what [`Ledger::key_history`] reads from the read models, as known then).
+    pub fn key_history_until(
+        &self,
+        key: &Key,
+        max_seq: u64,
+    ) -> Result<Vec<(Day, Fact)>, StoreError> {
+        let mut proj = Projection::new();
+        let mut out = Vec::new();
+        self.for_each_live(max_seq, i64::MAX, |rday, seq, se| {
+            let Some(world) = se.event.world_event() else {
+                return Ok(());
+            };
+            for (k, fact) in proj.apply(seq, world).map_err(|v| broken(seq, &v))? {
+                if &k == key {
+                    out.push((Day(rday as i32), fact));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Events naming `party` (including retractions and corrections of them), in seq order.
@@ -504,5 +536,16 @@ impl Ledger {
             out.push((Day(day as i32), fact));
         }
         Ok(out)
+    }
+}
+
+fn broken(seq: u64, v: &crate::projection::Violation) -> StoreError {
+    StoreError::Corrupt {
+        seq,
+        why: format!(
+            "breaks the rule \"{}\": {}; run `iofs-ledger verify`",
+            v.rule.text(),
+            v.detail
+        ),
     }
 }
