@@ -11,7 +11,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use iofs_ledger::date::Day;
-use iofs_ledger::event::{parse_batch, parse_line, Event, Location, ParseError};
+use iofs_ledger::event::lines::with_parsed_lines;
+use iofs_ledger::event::parse_batch;
 use iofs_ledger::history::BUILTIN_HISTORY;
 use iofs_ledger::party::Party;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
@@ -182,7 +183,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Append { file, expect_head } => {
             let mut l = Ledger::open(&path, Access::ReadWrite)?;
             l.set_busy_timeout(lock_timeout)?;
-            let (name, reader): (String, Box<dyn Read>) = match file.as_deref() {
+            let (name, reader): (String, Box<dyn Read + Send>) = match file.as_deref() {
                 None => ("standard input".into(), Box::new(io::stdin())),
                 Some(p) if p == Path::new("-") => ("standard input".into(), Box::new(io::stdin())),
                 Some(p) => (
@@ -503,7 +504,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
 /// array as a whole.
 fn append_from(
     l: &mut Ledger,
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + Send>,
     name: &str,
     expect_head: Option<u64>,
 ) -> Result<iofs_ledger::store::Appended, CliError> {
@@ -546,56 +547,10 @@ fn append_from(
             Err(errors) => Ok(l.append(errors.into_iter().map(Err), opts)?),
         };
     }
-    let lines = JsonLines {
-        reader,
-        line: 0,
-        failed: None,
-    };
-    let mut lines = lines;
-    let result = l.append(&mut lines, opts);
-    if let Some(e) = lines.failed {
+    // Lines are parsed on a second thread while this one validates and writes.
+    let (result, failed) = with_parsed_lines(reader, |events| l.append(events, opts));
+    if let Some(e) = failed {
         return Err(CliError::Input(name.into(), e));
     }
     Ok(result?)
-}
-
-/// Parses JSON Lines from a reader one line at a time.
-struct JsonLines<R> {
-    reader: R,
-    line: usize,
-    failed: Option<io::Error>,
-}
-
-impl<R: BufRead> Iterator for JsonLines<R> {
-    type Item = Result<(Location, Event), ParseError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match self.reader.read_until(b'\n', &mut buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    self.failed = Some(e);
-                    return None;
-                }
-            }
-            self.line += 1;
-            let loc = Location::Line(self.line);
-            let text = match std::str::from_utf8(&buf) {
-                Ok(t) => t,
-                Err(e) => {
-                    return Some(Err(ParseError {
-                        location: loc,
-                        field: None,
-                        message: format!("not valid UTF-8 (byte {})", e.valid_up_to()),
-                    }))
-                }
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
-            return Some(parse_line(loc, text));
-        }
-    }
 }
