@@ -315,9 +315,9 @@ fn bench_bulk(c: &mut Criterion, fx: &mut [Fixture]) {
         let mut g = c.benchmark_group("append_bulk");
         configure(&mut g, n >= 100_000);
         g.throughput(Throughput::Elements(n as u64));
-        let text: String = f.lines().iter().map(|(l, _)| format!("{l}\n")).collect();
         g.bench_function(BenchmarkId::new("ledger", label(n)), |b| {
             // As the CLI does it: lines parsed on a second thread while the append writes.
+            let text: String = f.lines().iter().map(|(l, _)| format!("{l}\n")).collect();
             b.iter_batched(
                 || {
                     let dir = scratch();
@@ -335,7 +335,6 @@ fn bench_bulk(c: &mut Criterion, fx: &mut [Fixture]) {
                 BatchSize::PerIteration,
             );
         });
-        drop(text);
         g.bench_function(BenchmarkId::new("ledger_one_thread", label(n)), |b| {
             let lines = f.lines();
             b.iter_batched(
