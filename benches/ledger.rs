@@ -303,10 +303,13 @@ fn floor_db(path: &Path) -> Connection {
     c
 }
 
-fn empty_ledger(dir: &Path) -> Ledger {
-    let p = dir.join("bulk.db");
+/// An empty ledger in a fresh scratch directory (kept alive with it).
+fn empty_ledger() -> (tempfile::TempDir, Ledger) {
+    let dir = scratch();
+    let p = dir.path().join("bulk.db");
     Ledger::create(&p, |_| Ok(())).unwrap();
-    Ledger::open(&p, Access::ReadWrite).unwrap()
+    let l = Ledger::open(&p, Access::ReadWrite).unwrap();
+    (dir, l)
 }
 
 fn bench_bulk(c: &mut Criterion, fx: &mut [Fixture]) {
@@ -319,11 +322,7 @@ fn bench_bulk(c: &mut Criterion, fx: &mut [Fixture]) {
             // As the CLI does it: lines parsed on a second thread while the append writes.
             let text: String = f.lines().iter().map(|(l, _)| format!("{l}\n")).collect();
             b.iter_batched(
-                || {
-                    let dir = scratch();
-                    let l = empty_ledger(dir.path());
-                    (dir, l)
-                },
+                empty_ledger,
                 |(dir, mut l)| {
                     let (a, failed) = with_parsed_lines(text.as_bytes(), |events| {
                         l.append(events, AppendOptions::default())
@@ -338,11 +337,7 @@ fn bench_bulk(c: &mut Criterion, fx: &mut [Fixture]) {
         g.bench_function(BenchmarkId::new("ledger_one_thread", label(n)), |b| {
             let lines = f.lines();
             b.iter_batched(
-                || {
-                    let dir = scratch();
-                    let l = empty_ledger(dir.path());
-                    (dir, l)
-                },
+                empty_ledger,
                 |(dir, mut l)| {
                     let input = lines
                         .iter()

@@ -539,6 +539,8 @@ impl Ledger {
     }
 }
 
+/// A stored event that breaks a rule on replay: the log was written by something other than
+/// `append`, or the rules changed since.
 fn broken(seq: u64, v: &crate::projection::Violation) -> StoreError {
     StoreError::Corrupt {
         seq,
