@@ -40,7 +40,25 @@ impl Day {
 
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_naive().format("%Y-%m-%d"))
+        let d = self.to_naive();
+        // Written by hand: chrono's strftime parses its pattern on every call, and answers
+        // print hundreds of days.
+        let mut buf = [0u8; 10];
+        put_digits(&mut buf[0..4], d.year().clamp(0, 9999) as u32);
+        buf[4] = b'-';
+        put_digits(&mut buf[5..7], d.month());
+        buf[7] = b'-';
+        put_digits(&mut buf[8..10], d.day());
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// Writes `v` as decimal digits filling `out`, zero-padded on the left (the leading digits are
+/// dropped if `v` does not fit).
+fn put_digits(out: &mut [u8], mut v: u32) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
     }
 }
 
@@ -158,14 +176,20 @@ impl PartialDate {
 
 impl fmt::Display for PartialDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}", self.year)?;
+        let mut buf = [0u8; 10];
+        put_digits(&mut buf[0..4], self.year.clamp(0, 9999) as u32);
+        let mut len = 4;
         if let Some(m) = self.month {
-            write!(f, "-{m:02}")?;
+            buf[4] = b'-';
+            put_digits(&mut buf[5..7], m);
+            len = 7;
+            if let Some(d) = self.day {
+                buf[7] = b'-';
+                put_digits(&mut buf[8..10], d);
+                len = 10;
+            }
         }
-        if let Some(d) = self.day {
-            write!(f, "-{d:02}")?;
-        }
-        Ok(())
+        f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
     }
 }
 

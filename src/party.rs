@@ -118,6 +118,9 @@ impl Party {
 
     /// The English name of a member state, or `None` for a placeholder.
     pub fn state_name(&self) -> Option<&'static str> {
+        if self.is_placeholder() {
+            return None;
+        }
         OIC_MEMBER_STATES
             .iter()
             .find(|(c, _)| *c == self.0)

@@ -100,7 +100,7 @@ impl fmt::Display for Key {
 }
 
 /// The value of a key from some day on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "fact", rename_all = "snake_case")]
 pub enum Fact {
     /// A member since the signature `seq`, the `ordinal`-th signature.
@@ -165,6 +165,82 @@ pub enum Fact {
         /// The value.
         value: u64,
     },
+}
+
+/// A fact as stored, every variant's fields side by side: one pass over the JSON, where serde's
+/// internally tagged enums buffer the whole object first (a state query decodes hundreds).
+#[derive(Deserialize)]
+struct FactRepr<'a> {
+    #[serde(borrow)]
+    fact: std::borrow::Cow<'a, str>,
+    since: Option<EventDate>,
+    seq: Option<u64>,
+    ordinal: Option<u64>,
+    person: Option<String>,
+    term_years: Option<u32>,
+    vacated_reason: Option<String>,
+    previous: Option<String>,
+    seats: Option<Vec<Seat>>,
+    value: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for Fact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let r = FactRepr::deserialize(d)?;
+        fn need<T, E: Error>(v: Option<T>, field: &'static str) -> Result<T, E> {
+            v.ok_or_else(|| E::missing_field(field))
+        }
+        Ok(match r.fact.as_ref() {
+            "member" => Fact::Member {
+                since: need(r.since, "since")?,
+                seq: need(r.seq, "seq")?,
+                ordinal: need(r.ordinal, "ordinal")?,
+            },
+            "withdrawn" => Fact::Withdrawn {
+                since: need(r.since, "since")?,
+                seq: need(r.seq, "seq")?,
+            },
+            "since" => Fact::Since {
+                since: need(r.since, "since")?,
+                seq: need(r.seq, "seq")?,
+            },
+            "ended" => Fact::Ended {
+                since: need(r.since, "since")?,
+                seq: need(r.seq, "seq")?,
+            },
+            "holder" => Fact::Holder {
+                person: r.person,
+                since: need(r.since, "since")?,
+                seq: need(r.seq, "seq")?,
+                term_years: r.term_years,
+                vacated_reason: r.vacated_reason,
+                previous: r.previous,
+            },
+            "board" => Fact::Board {
+                seats: need(r.seats, "seats")?,
+                since: need(r.since, "since")?,
+                seq: need(r.seq, "seq")?,
+            },
+            "count" => Fact::Count {
+                value: need(r.value, "value")?,
+            },
+            other => {
+                return Err(D::Error::unknown_variant(
+                    other,
+                    &[
+                        "member",
+                        "withdrawn",
+                        "since",
+                        "ended",
+                        "holder",
+                        "board",
+                        "count",
+                    ],
+                ))
+            }
+        })
+    }
 }
 
 /// An append rule (see `ARCHITECTURE.md`, "Invariants").
@@ -591,6 +667,20 @@ pub fn replay<'a>(
 /// correction the corrected event's seq).
 pub type ReplayPos = (Day, u64);
 
+/// A party's membership, ratification and observer facts at one day (what a state answer
+/// lists for each party).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyFacts {
+    /// The party.
+    pub party: Party,
+    /// Its `member:` fact.
+    pub member: Option<Fact>,
+    /// Its `ratified:` fact.
+    pub ratified: Option<Fact>,
+    /// Its `observer:` fact.
+    pub observer: Option<Fact>,
+}
+
 /// The parties of a set of keys.
 pub fn parties_of<'a>(keys: impl Iterator<Item = &'a Key>) -> BTreeSet<Party> {
     keys.filter_map(key_party).cloned().collect()
@@ -599,7 +689,7 @@ pub fn parties_of<'a>(keys: impl Iterator<Item = &'a Key>) -> BTreeSet<Party> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::parse_batch;
+    use crate::event::{parse_batch, Role};
 
     fn events(lines: &[&str]) -> Vec<Event> {
         let text: Vec<String> = lines
@@ -615,6 +705,78 @@ mod tests {
 
     fn count(p: &Projection, c: Counter) -> u64 {
         p.count(c)
+    }
+
+    #[test]
+    fn every_fact_reads_back_as_written_and_a_damaged_one_is_refused() {
+        let d = |s: &str| serde_json::from_str::<EventDate>(&format!("\"{s}\"")).unwrap();
+        let party = |s: &str| Party::parse(s).unwrap();
+        let facts = [
+            Fact::Member {
+                since: d("2013-12-10"),
+                seq: 1,
+                ordinal: 7,
+            },
+            Fact::Withdrawn {
+                since: d("2020"),
+                seq: 2,
+            },
+            Fact::Since {
+                since: d("2016-03"),
+                seq: 3,
+            },
+            Fact::Ended {
+                since: d("2017-01-02"),
+                seq: 4,
+            },
+            Fact::Holder {
+                person: Some("Yerlan \"A\" Baidaulet".into()),
+                since: d("2017"),
+                seq: 5,
+                term_years: Some(4),
+                vacated_reason: None,
+                previous: None,
+            },
+            Fact::Holder {
+                person: None,
+                since: d("2021-01-01"),
+                seq: 6,
+                term_years: None,
+                vacated_reason: Some("term ended".into()),
+                previous: Some("Yerlan Baidaulet".into()),
+            },
+            Fact::Board {
+                seats: vec![
+                    Seat {
+                        party: Some(party("KAZ")),
+                        office: None,
+                        role: Role::Chair,
+                    },
+                    Seat {
+                        party: None,
+                        office: Some(Office::DirectorGeneral),
+                        role: Role::PermanentMember,
+                    },
+                ],
+                since: d("2018-05"),
+                seq: 7,
+            },
+            Fact::Count { value: 57 },
+        ];
+        for f in facts {
+            let text = serde_json::to_string(&f).unwrap();
+            assert_eq!(serde_json::from_str::<Fact>(&text).unwrap(), f, "{text}");
+            let owned: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::from_value::<Fact>(owned).unwrap(), f, "{text}");
+        }
+        for bad in [
+            r#"{"fact":"member","since":"2013","seq":1}"#,
+            r#"{"fact":"mayor","since":"2013","seq":1}"#,
+            r#"{"fact":"count","value":"57"}"#,
+            r#"{"since":"2013","seq":1}"#,
+        ] {
+            assert!(serde_json::from_str::<Fact>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

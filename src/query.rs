@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::date::{Day, EventDate, Precision};
 use crate::event::{Kind, Office, Organ, Role, Seat};
 use crate::party::Party;
-use crate::projection::{Counter, Fact, Key, Milestone, Projection};
+use crate::projection::{Counter, Fact, Key, Milestone, PartyFacts, Projection};
 use crate::store::{Ledger, StoreError, StoredEvent};
 
 /// Where facts come from.
@@ -234,9 +234,23 @@ fn add_years(d: NaiveDate, years: u32) -> Option<NaiveDate> {
     d.checked_add_months(chrono::Months::new(years.saturating_mul(12)))
 }
 
+/// Each party's facts from an in-memory fold, in party order (what the read models give with
+/// `Ledger::party_facts_at`).
+fn party_facts_of(proj: &Projection) -> Vec<PartyFacts> {
+    crate::projection::parties_of(proj.facts().map(|(k, _)| k))
+        .into_iter()
+        .map(|p| PartyFacts {
+            member: proj.get(&Key::Member(p.clone())).cloned(),
+            ratified: proj.get(&Key::Ratified(p.clone())).cloned(),
+            observer: proj.get(&Key::Observer(p.clone())).cloned(),
+            party: p,
+        })
+        .collect()
+}
+
 fn assemble(
     src: &dyn Facts,
-    parties: &[Party],
+    parties: Vec<PartyFacts>,
     as_of: Day,
     known_at: Option<String>,
     uncertain: Vec<StoredEvent>,
@@ -245,15 +259,22 @@ fn assemble(
     let mut ratified = Vec::new();
     let mut observers = Vec::new();
     let mut withdrawn = Vec::new();
-    for p in parties {
-        let is_ratified = match src.fact(&Key::Ratified(p.clone()))? {
+    for PartyFacts {
+        party,
+        member,
+        ratified: ratification,
+        observer,
+    } in parties
+    {
+        let p = &party;
+        let is_ratified = match ratification {
             Some(Fact::Since { since, seq }) => {
                 ratified.push(entry(p, &since, seq));
                 true
             }
             _ => false,
         };
-        match src.fact(&Key::Member(p.clone()))? {
+        match member {
             Some(Fact::Member {
                 since,
                 seq,
@@ -272,7 +293,7 @@ fn assemble(
             Some(Fact::Withdrawn { since, seq }) => withdrawn.push(entry(p, &since, seq)),
             _ => {}
         }
-        if let Some(Fact::Since { since, seq }) = src.fact(&Key::Observer(p.clone()))? {
+        if let Some(Fact::Since { since, seq }) = observer {
             observers.push(entry(p, &since, seq));
         }
     }
@@ -448,11 +469,11 @@ pub fn state(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<Stat
 fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
     match known_at {
         None => {
-            let parties = ledger.parties()?;
+            let parties = ledger.party_facts_at(as_of)?;
             let uncertain = ledger.uncertain_at(as_of)?;
             assemble(
                 &AtDay { ledger, day: as_of },
-                &parties,
+                parties,
                 as_of,
                 None,
                 uncertain,
@@ -461,12 +482,8 @@ fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State
         Some(t) => {
             let max_seq = ledger.seq_known_at(t)?;
             let (proj, uncertain) = ledger.fold_until(max_seq, as_of)?;
-            let mut parties: Vec<Party> =
-                crate::projection::parties_of(proj.facts().map(|(k, _)| k))
-                    .into_iter()
-                    .collect();
-            parties.sort();
-            assemble(&proj, &parties, as_of, Some(t.to_string()), uncertain)
+            let parties = party_facts_of(&proj);
+            assemble(&proj, parties, as_of, Some(t.to_string()), uncertain)
         }
     }
 }
@@ -476,11 +493,8 @@ fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State
 pub fn state_by_replay(ledger: &Ledger, as_of: Day) -> Result<State, StoreError> {
     let head = ledger.head()?.seq;
     let (proj, uncertain) = ledger.fold_until(head, as_of)?;
-    let mut parties: Vec<Party> = crate::projection::parties_of(proj.facts().map(|(k, _)| k))
-        .into_iter()
-        .collect();
-    parties.sort();
-    assemble(&proj, &parties, as_of, None, uncertain)
+    let parties = party_facts_of(&proj);
+    assemble(&proj, parties, as_of, None, uncertain)
 }
 
 /// One holder of an office, with when the tenure began and ended.
