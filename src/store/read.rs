@@ -327,7 +327,9 @@ impl Ledger {
             let code = r.get_ref(0).ctx("reading the parties' facts")?;
             let code = code.as_str().map_err(|e| StoreError::Corrupt {
                 seq: 0,
-                why: format!("a party in the read models is not text: {e}; run `iofs-ledger rebuild`"),
+                why: format!(
+                    "a party in the read models is not text: {e}; run `iofs-ledger rebuild`"
+                ),
             })?;
             let party = Party::parse(code).map_err(|e| StoreError::Corrupt {
                 seq: 0,
@@ -414,36 +416,88 @@ impl Ledger {
     /// Calls `f(day, seq, event)` for each live event (not retracted, not superseded by a
     /// correction) recorded up to `max_seq` whose replay day is at most `horizon`, in replay
     /// order.
+    ///
+    /// This thread reads the rows (SQLite's connection stays on it) and hands their bodies, a
+    /// chunk of [`PARSE_CHUNK`] in one buffer at a time, to a second thread that parses them
+    /// and runs `f`: parsing is most of a replay's work, and an event is then allocated and
+    /// freed on the same thread. At most [`PARSE_AHEAD`] chunks wait, so memory stays bounded;
+    /// an error from `f` or from a body stops both threads.
     fn for_each_live(
         &self,
         max_seq: u64,
         horizon: i64,
-        mut f: impl FnMut(i64, u64, StoredEvent) -> Result<(), StoreError>,
+        mut f: impl FnMut(i64, u64, Event) -> Result<(), StoreError> + Send,
     ) -> Result<(), StoreError> {
+        /// Bodies end to end, and each row's replay day, seq and end offset in `text`.
+        struct Chunk {
+            text: String,
+            rows: Vec<(i64, u64, usize)>,
+        }
         let overrides = load_overrides(&self.conn, Some(max_seq))?;
         let mut st = self
             .conn
-            .prepare("SELECT r.day, r.ord, e.seq, e.recorded_at, e.body, e.hash FROM replay_order r JOIN events e ON e.seq = r.seq WHERE r.day <= ?1 AND r.seq <= ?2 ORDER BY r.day, r.ord, r.seq")
+            .prepare("SELECT r.day, r.ord, e.seq, e.body FROM replay_order r JOIN events e ON e.seq = r.seq WHERE r.day <= ?1 AND r.seq <= ?2 ORDER BY r.day, r.ord, r.seq")
             .ctx("reading the log in replay order")?;
         let mut rows = st
             .query(params![horizon, max_seq as i64])
             .ctx("reading the log")?;
-        while let Some(r) = rows.next().ctx("reading the log")? {
-            let rday: i64 = r.get(0).ctx("reading the log")?;
-            let ord = r.get::<_, i64>(1).ctx("reading the log")? as u64;
-            let seq = r.get::<_, i64>(2).ctx("reading the log")? as u64;
-            if !overrides.is_active(ord, seq) {
-                continue;
-            }
-            let se = to_stored((
-                seq as i64,
-                r.get(3).ctx("reading the log")?,
-                r.get(4).ctx("reading the log")?,
-                r.get(5).ctx("reading the log")?,
-            ))?;
-            f(rday, seq, se)?;
-        }
-        Ok(())
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(PARSE_AHEAD);
+            let worker = scope.spawn(move || -> Result<(), StoreError> {
+                for chunk in rx {
+                    let mut start = 0;
+                    for &(rday, seq, end) in &chunk.rows {
+                        let body = chunk.text.get(start..end).unwrap_or_default();
+                        start = end;
+                        let event = Event::from_json(body)
+                            .map_err(|why| StoreError::Corrupt { seq, why })?;
+                        f(rday, seq, event)?;
+                    }
+                }
+                Ok(())
+            });
+            let new_chunk = || Chunk {
+                text: String::with_capacity(PARSE_CHUNK * 512),
+                rows: Vec::with_capacity(PARSE_CHUNK),
+            };
+            let mut chunk = new_chunk();
+            let read = || -> Result<(), StoreError> {
+                while let Some(r) = rows.next().ctx("reading the log")? {
+                    let rday: i64 = r.get(0).ctx("reading the log")?;
+                    let ord = r.get::<_, i64>(1).ctx("reading the log")? as u64;
+                    let seq = r.get::<_, i64>(2).ctx("reading the log")? as u64;
+                    if !overrides.is_active(ord, seq) {
+                        continue;
+                    }
+                    let body = r.get_ref(3).ctx("reading the log")?;
+                    let body = body.as_str().map_err(|e| StoreError::Corrupt {
+                        seq,
+                        why: format!("the stored body is not UTF-8 text: {e}"),
+                    })?;
+                    chunk.text.push_str(body);
+                    chunk.rows.push((rday, seq, chunk.text.len()));
+                    if chunk.rows.len() == PARSE_CHUNK {
+                        // The worker hung up: it stopped on an error, which `join` returns.
+                        if tx.send(std::mem::replace(&mut chunk, new_chunk())).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                if !chunk.rows.is_empty() {
+                    let _ = tx.send(chunk);
+                }
+                Ok(())
+            };
+            let read = read();
+            drop(tx);
+            let parsed = worker.join().unwrap_or_else(|_| {
+                Err(StoreError::Corrupt {
+                    seq: 0,
+                    why: "the thread replaying the log stopped early".into(),
+                })
+            });
+            read.and(parsed)
+        })
     }
 
     /// Folds, in memory, the live events with seq ≤ `max_seq` whose effective day is ≤ `day`,
@@ -457,21 +511,32 @@ impl Ledger {
         let horizon = day.0 as i64 + self.max_window()?;
         let mut proj = Projection::new();
         let mut uncertain = Vec::new();
-        self.for_each_live(max_seq, horizon, |rday, seq, se| {
-            let Some(world) = se.event.world_event() else {
+        self.for_each_live(max_seq, horizon, |rday, seq, event| {
+            let Some(world) = event.world_event() else {
                 return Ok(());
             };
             if rday <= day.0 as i64 {
                 proj.apply(seq, world).map_err(|v| broken(seq, &v))?;
             } else if affects_state(&world.kind) {
-                if let Some((s, _)) = se.event.effect_window() {
+                if let Some((s, _)) = event.effect_window() {
                     if s <= day {
-                        uncertain.push(se);
+                        uncertain.push(seq);
                     }
                 }
             }
             Ok(())
         })?;
+        // The few uncertain events are read again whole (with `recorded_at` and hash), so the
+        // replay itself never copies those columns.
+        let uncertain = uncertain
+            .into_iter()
+            .map(|seq| {
+                self.event(seq)?.ok_or_else(|| StoreError::Corrupt {
+                    seq,
+                    why: "the event vanished while the log was being read".into(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((proj, uncertain))
     }
 
@@ -484,8 +549,8 @@ impl Ledger {
     ) -> Result<Vec<(Day, Fact)>, StoreError> {
         let mut proj = Projection::new();
         let mut out = Vec::new();
-        self.for_each_live(max_seq, i64::MAX, |rday, seq, se| {
-            let Some(world) = se.event.world_event() else {
+        self.for_each_live(max_seq, i64::MAX, |rday, seq, event| {
+            let Some(world) = event.world_event() else {
                 return Ok(());
             };
             for (k, fact) in proj.apply(seq, world).map_err(|v| broken(seq, &v))? {
@@ -585,6 +650,11 @@ impl Ledger {
 
 /// A stored event that breaks a rule on replay: the log was written by something other than
 /// `append`, or the rules changed since.
+/// Rows a replay hands to its parsing thread at a time.
+const PARSE_CHUNK: usize = 256;
+/// Chunks a replay lets wait for its parsing thread.
+const PARSE_AHEAD: usize = 4;
+
 /// A fact as stored in `timeline`, or the error that names its key.
 fn decode_fact(text: &str, key: &str) -> Result<Fact, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
