@@ -300,7 +300,7 @@ impl Ledger {
             .query_row(params![key.encode(), day.0 as i64], |r| r.get(0))
             .optional()
             .ctx("reading a fact")?;
-        f.map(|f| decode_fact(&f, &key.encode())).transpose()
+        f.map(|f| decode_fact(&f, || key.encode())).transpose()
     }
 
     /// Every known party's `member:`, `ratified:` and `observer:` facts at `day`, in party
@@ -343,7 +343,7 @@ impl Ledger {
                             seq: 0,
                             why: format!("read model row for {prefix}{code} is not text: {e}; run `iofs-ledger rebuild`"),
                         })?;
-                        decode_fact(text, &format!("{prefix}{code}")).map(Some)
+                        decode_fact(text, || format!("{prefix}{code}")).map(Some)
                     }
                 }
             };
@@ -655,11 +655,15 @@ const PARSE_CHUNK: usize = 256;
 /// Chunks a replay lets wait for its parsing thread.
 const PARSE_AHEAD: usize = 4;
 
-/// A fact as stored in `timeline`, or the error that names its key.
-fn decode_fact(text: &str, key: &str) -> Result<Fact, StoreError> {
+/// A fact as stored in `timeline`, or the error that names its key (`key` is only spelled out
+/// on failure: a state query decodes hundreds of facts).
+fn decode_fact(text: &str, key: impl FnOnce() -> String) -> Result<Fact, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
         seq: 0,
-        why: format!("read model row for {key} is unreadable: {e}; run `iofs-ledger rebuild`"),
+        why: format!(
+            "read model row for {} is unreadable: {e}; run `iofs-ledger rebuild`",
+            key()
+        ),
     })
 }
 
