@@ -134,6 +134,7 @@ fn fingerprint(n: usize) -> String {
     for m in schema::MIGRATIONS {
         h.write(m.as_bytes());
     }
+    h.write_i64(schema::SNAPSHOT_MIN_ROWS);
     h.write_usize(n);
     h.write_u64(SEED);
     for line in synth::lines(n, SEED).take(200) {

@@ -106,25 +106,35 @@ impl PartialDate {
     /// month and day, a real calendar date).
     pub fn parse(s: &str) -> Result<PartialDate, DateError> {
         let malformed = || DateError::Malformed(s.to_string());
-        let parts: Vec<&str> = s.split('-').collect();
-        let widths = [4usize, 2, 2];
-        if parts.is_empty() || parts.len() > 3 {
-            return Err(malformed());
-        }
-        let mut nums = [0u32; 3];
-        for (i, p) in parts.iter().enumerate() {
-            if p.len() != widths[i] || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(malformed());
-            }
-            nums[i] = p.parse().map_err(|_| malformed())?;
-        }
+        // `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, read byte by byte (answers read hundreds).
+        let b = s.as_bytes();
+        let parts = match b.len() {
+            4 => 1,
+            7 if b[4] == b'-' => 2,
+            10 if b[4] == b'-' && b[7] == b'-' => 3,
+            _ => return Err(malformed()),
+        };
+        let num = |from: usize, to: usize| -> Result<u32, DateError> {
+            b[from..to].iter().try_fold(0u32, |n, &c| {
+                if c.is_ascii_digit() {
+                    Ok(n * 10 + u32::from(c - b'0'))
+                } else {
+                    Err(malformed())
+                }
+            })
+        };
+        let nums = [
+            num(0, 4)?,
+            if parts > 1 { num(5, 7)? } else { 0 },
+            if parts > 2 { num(8, 10)? } else { 0 },
+        ];
         let impossible = || DateError::Impossible(s.to_string());
         let year = nums[0] as i32;
         if year < 1 {
             return Err(impossible());
         }
-        let month = (parts.len() > 1).then_some(nums[1]);
-        let day = (parts.len() > 2).then_some(nums[2]);
+        let month = (parts > 1).then_some(nums[1]);
+        let day = (parts > 2).then_some(nums[2]);
         if let Some(m) = month {
             if !(1..=12).contains(&m) {
                 return Err(impossible());
@@ -201,8 +211,17 @@ impl Serialize for PartialDate {
 
 impl<'de> Deserialize<'de> for PartialDate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        PartialDate::parse(&s).map_err(serde::de::Error::custom)
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PartialDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a date string YYYY, YYYY-MM or YYYY-MM-DD")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<PartialDate, E> {
+                PartialDate::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -287,18 +306,10 @@ impl fmt::Display for EventDate {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct BoundsRepr {
     not_before: PartialDate,
     not_after: PartialDate,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DateRepr {
-    Point(String),
-    Bounds(serde_json::Map<String, serde_json::Value>),
 }
 
 impl Serialize for EventDate {
@@ -317,21 +328,74 @@ impl Serialize for EventDate {
     }
 }
 
-impl<'de> Deserialize<'de> for EventDate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+/// What a date may be, for error messages.
+const DATE_SHAPE: &str =
+    "a date: a string YYYY, YYYY-MM or YYYY-MM-DD, or {\"not_before\": .., \"not_after\": ..}";
+
+/// Reads a date in one pass: a string, or a map of exactly `not_before` and `not_after` (an
+/// untagged enum would buffer every date first; a state query and a replay read many).
+struct EventDateVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EventDateVisitor {
+    type Value = EventDate;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(DATE_SHAPE)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<EventDate, E> {
+        EventDate::parse(s).map_err(E::custom)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EventDate, A::Error> {
         use serde::de::Error;
-        match DateRepr::deserialize(d).map_err(|_| {
-            D::Error::custom(
-                "a date is a string YYYY, YYYY-MM or YYYY-MM-DD, or {\"not_before\": .., \"not_after\": ..}",
-            )
-        })? {
-            DateRepr::Point(s) => EventDate::parse(&s).map_err(D::Error::custom),
-            DateRepr::Bounds(m) => {
-                let b: BoundsRepr = serde_json::from_value(serde_json::Value::Object(m))
-                    .map_err(D::Error::custom)?;
-                EventDate::bounded(b.not_before, b.not_after).map_err(D::Error::custom)
+        const FIELDS: &[&str] = &["not_before", "not_after"];
+        let (mut not_before, mut not_after) = (None, None);
+        while let Some(k) = map.next_key::<BoundField>()? {
+            let (slot, name) = match k {
+                BoundField::NotBefore => (&mut not_before, FIELDS[0]),
+                BoundField::NotAfter => (&mut not_after, FIELDS[1]),
+            };
+            if slot.is_some() {
+                return Err(A::Error::duplicate_field(name));
+            }
+            *slot = Some(map.next_value::<PartialDate>()?);
+        }
+        let not_before = not_before.ok_or_else(|| A::Error::missing_field("not_before"))?;
+        let not_after = not_after.ok_or_else(|| A::Error::missing_field("not_after"))?;
+        EventDate::bounded(not_before, not_after).map_err(A::Error::custom)
+    }
+}
+
+/// A key of a bounds map (anything else is refused as an unknown field).
+enum BoundField {
+    NotBefore,
+    NotAfter,
+}
+
+impl<'de> Deserialize<'de> for BoundField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = BoundField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`not_before` or `not_after`")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<BoundField, E> {
+                match s {
+                    "not_before" => Ok(BoundField::NotBefore),
+                    "not_after" => Ok(BoundField::NotAfter),
+                    other => Err(E::unknown_field(other, &["not_before", "not_after"])),
+                }
             }
         }
+        d.deserialize_identifier(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EventDateVisitor)
     }
 }
 

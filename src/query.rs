@@ -6,32 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::date::{Day, EventDate, Precision};
-use crate::event::{Kind, Office, Organ, Role, Seat};
+use crate::event::{Office, Organ, Role, Seat};
 use crate::party::Party;
-use crate::projection::{Counter, Fact, Key, Milestone, PartyFacts, Projection};
-use crate::store::{Ledger, StoreError, StoredEvent};
-
-/// Where facts come from.
-trait Facts {
-    fn fact(&self, key: &Key) -> Result<Option<Fact>, StoreError>;
-}
-
-struct AtDay<'a> {
-    ledger: &'a Ledger,
-    day: Day,
-}
-
-impl Facts for AtDay<'_> {
-    fn fact(&self, key: &Key) -> Result<Option<Fact>, StoreError> {
-        self.ledger.fact_at(key, self.day)
-    }
-}
-
-impl Facts for Projection {
-    fn fact(&self, key: &Key) -> Result<Option<Fact>, StoreError> {
-        Ok(self.get(key).cloned())
-    }
-}
+use crate::projection::{Counter, Fact, Key, Milestone, PartyFacts, Pending, StateFacts};
+use crate::store::{Ledger, StoreError};
 
 /// A member in the answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -234,26 +212,11 @@ fn add_years(d: NaiveDate, years: u32) -> Option<NaiveDate> {
     d.checked_add_months(chrono::Months::new(years.saturating_mul(12)))
 }
 
-/// Each party's facts from an in-memory fold, in party order (what the read models give with
-/// `Ledger::party_facts_at`).
-fn party_facts_of(proj: &Projection) -> Vec<PartyFacts> {
-    crate::projection::parties_of(proj.facts().map(|(k, _)| k))
-        .into_iter()
-        .map(|p| PartyFacts {
-            member: proj.get(&Key::Member(p.clone())).cloned(),
-            ratified: proj.get(&Key::Ratified(p.clone())).cloned(),
-            observer: proj.get(&Key::Observer(p.clone())).cloned(),
-            party: p,
-        })
-        .collect()
-}
-
 fn assemble(
-    src: &dyn Facts,
-    parties: Vec<PartyFacts>,
+    mut src: StateFacts,
     as_of: Day,
     known_at: Option<String>,
-    uncertain: Vec<StoredEvent>,
+    uncertain: Vec<Pending>,
 ) -> Result<State, StoreError> {
     let mut members = Vec::new();
     let mut ratified = Vec::new();
@@ -264,7 +227,7 @@ fn assemble(
         member,
         ratified: ratification,
         observer,
-    } in parties
+    } in std::mem::take(&mut src.parties)
     {
         let p = &party;
         let is_ratified = match ratification {
@@ -299,13 +262,13 @@ fn assemble(
     }
     members.sort_by_key(|m| m.ordinal);
     let since_of = |m: Milestone| -> Result<Option<String>, StoreError> {
-        Ok(match src.fact(&Key::Milestone(m))? {
+        Ok(match src.get(&Key::Milestone(m)).cloned() {
             Some(Fact::Since { since, .. }) => Some(since.to_string()),
             _ => None,
         })
     };
     let in_force_since = since_of(Milestone::StatuteInForce)?;
-    let director_general = match src.fact(&Key::Office(Office::DirectorGeneral))? {
+    let director_general = match src.get(&Key::Office(Office::DirectorGeneral)).cloned() {
         Some(Fact::Holder {
             person,
             since,
@@ -340,7 +303,7 @@ fn assemble(
             seq: None,
         },
     };
-    let executive_board = match src.fact(&Key::Board(Organ::ExecutiveBoard))? {
+    let executive_board = match src.get(&Key::Board(Organ::ExecutiveBoard)).cloned() {
         Some(Fact::Board { seats, since, seq }) => BoardState {
             chair: seats
                 .iter()
@@ -361,15 +324,15 @@ fn assemble(
         as_of: as_of.to_string(),
         known_at,
         members: Members {
-            count: count(src.fact(&Key::Count(Counter::Members))?),
+            count: count(src.get(&Key::Count(Counter::Members)).cloned()),
             parties: members,
         },
         ratifications: Counted {
-            count: count(src.fact(&Key::Count(Counter::Ratifications))?),
+            count: count(src.get(&Key::Count(Counter::Ratifications)).cloned()),
             parties: ratified,
         },
         observers: Counted {
-            count: count(src.fact(&Key::Count(Counter::Observers))?),
+            count: count(src.get(&Key::Count(Counter::Observers)).cloned()),
             parties: observers,
         },
         withdrawn,
@@ -377,7 +340,7 @@ fn assemble(
             adopted: since_of(Milestone::StatuteAdopted)?,
             in_force: in_force_since.is_some(),
             since: in_force_since,
-            signatures: count(src.fact(&Key::Count(Counter::Signatures))?),
+            signatures: count(src.get(&Key::Count(Counter::Signatures)).cloned()),
         },
         organisation: Organisation {
             established: since_of(Milestone::Established)?,
@@ -387,7 +350,7 @@ fn assemble(
         executive_board,
         uncertain: uncertain
             .iter()
-            .filter_map(|e| uncertain_entry(e, as_of))
+            .map(|p| uncertain_entry(p, as_of))
             .collect(),
     })
 }
@@ -412,18 +375,9 @@ fn seat_entry(s: &Seat) -> SeatEntry {
     }
 }
 
-fn uncertain_entry(e: &StoredEvent, as_of: Day) -> Option<Uncertain> {
-    let world = e.event.world_event().unwrap_or(&e.event);
-    let (date, precision) = match &world.kind {
-        Kind::OfficerAppointed {
-            takes_office: Some(t),
-            ..
-        } => (*t, t.precision()),
-        _ => {
-            let d = world.date?;
-            (d, d.precision())
-        }
-    };
+fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
+    let date = p.date;
+    let precision = date.precision();
     let (start, end) = date.window();
     let what = match precision {
         Precision::Year => "only the year is known",
@@ -431,16 +385,16 @@ fn uncertain_entry(e: &StoredEvent, as_of: Day) -> Option<Uncertain> {
         Precision::Bounded => "only bounds are known",
         Precision::Day => "the day is known",
     };
-    Some(Uncertain {
-        seq: e.seq,
-        kind: world.kind.type_name().to_string(),
-        party: world.kind.parties().first().map(|p| p.code().to_string()),
+    Uncertain {
+        seq: p.seq,
+        kind: p.kind.clone(),
+        party: p.party.as_ref().map(|p| p.code().to_string()),
         date: date.to_string(),
         precision,
         why: format!(
             "{what} ({date}): it may have happened by {as_of} (window {start} to {end}); it is counted from {end}"
         ),
-    })
+    }
 }
 
 /// Parses a `--known-at` value: an RFC 3339 timestamp, or a day `YYYY-MM-DD` meaning the end of
@@ -469,21 +423,14 @@ pub fn state(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<Stat
 fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
     match known_at {
         None => {
-            let parties = ledger.party_facts_at(as_of)?;
+            let facts = ledger.facts_at(as_of)?;
             let uncertain = ledger.uncertain_at(as_of)?;
-            assemble(
-                &AtDay { ledger, day: as_of },
-                parties,
-                as_of,
-                None,
-                uncertain,
-            )
+            assemble(facts, as_of, None, uncertain)
         }
         Some(t) => {
             let max_seq = ledger.seq_known_at(t)?;
             let (proj, uncertain) = ledger.fold_until(max_seq, as_of)?;
-            let parties = party_facts_of(&proj);
-            assemble(&proj, parties, as_of, Some(t.to_string()), uncertain)
+            assemble(StateFacts::of(&proj), as_of, Some(t.to_string()), uncertain)
         }
     }
 }
@@ -493,8 +440,7 @@ fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State
 pub fn state_by_replay(ledger: &Ledger, as_of: Day) -> Result<State, StoreError> {
     let head = ledger.head()?.seq;
     let (proj, uncertain) = ledger.fold_until(head, as_of)?;
-    let parties = party_facts_of(&proj);
-    assemble(&proj, parties, as_of, None, uncertain)
+    assemble(StateFacts::of(&proj), as_of, None, uncertain)
 }
 
 /// One holder of an office, with when the tenure began and ended.

@@ -512,6 +512,76 @@ fn a_ledger_with_a_newer_schema_version_is_refused_untouched() {
     refused_untouched(&db, &["newer", "schema version"]);
 }
 
+/// Turns a current ledger file back into schema version 1 (before state snapshots): the
+/// tables and indexes that version had, its version number, and no snapshots.
+fn downgrade_to_version_1(db: &Path) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute_batch(
+        "DROP TABLE state_snapshots;
+         DROP INDEX timeline_by_position;
+         CREATE INDEX timeline_by_position ON timeline (day, ord);
+         DROP TABLE windows;
+         CREATE TABLE windows (day INTEGER NOT NULL, ord INTEGER NOT NULL, start INTEGER NOT NULL,
+             seq INTEGER NOT NULL, PRIMARY KEY (day, ord)) WITHOUT ROWID;
+         CREATE INDEX windows_by_start ON windows (start);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+}
+
+fn user_version(db: &Path) -> i64 {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap();
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_ledger_of_an_older_schema_is_refused_read_only_and_upgraded_whole_by_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = init(dir.path(), "l.db", false);
+    let days = ["2016-06-30", "2019-01-01", "2024-12-31"];
+    let before: Vec<String> = days
+        .iter()
+        .map(|d| ok(&db, &["state", "--as-of", d, "--json"], b""))
+        .collect();
+    downgrade_to_version_1(&db);
+    // A read-only command cannot upgrade it: it says so and what to run, and writes nothing.
+    let bytes = std::fs::read(&db).unwrap();
+    let err = fails(&db, &["state", "--as-of", "2020-01-01"], b"");
+    assert!(
+        err.contains("older") && err.contains("rebuild"),
+        "no upgrade advice: {err}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "a refused read changed the file"
+    );
+    // `rebuild` upgrades it; every answer is as before and the file verifies.
+    ok(&db, &["rebuild"], b"");
+    assert!(user_version(&db) >= 2);
+    for (d, b) in days.iter().zip(&before) {
+        assert_eq!(
+            &ok(&db, &["state", "--as-of", d, "--json"], b""),
+            b,
+            "at {d}"
+        );
+    }
+    ok(&db, &["verify"], b"");
+    // An append upgrades it too, in the same way.
+    downgrade_to_version_1(&db);
+    ok(&db, &["append"], claim("upgrade", "2020").as_bytes());
+    assert!(user_version(&db) >= 2);
+    for (d, b) in days.iter().zip(&before) {
+        let now: Value =
+            serde_json::from_str(&ok(&db, &["state", "--as-of", d, "--json"], b"")).unwrap();
+        let was: Value = serde_json::from_str(b).unwrap();
+        assert_eq!(now["members"], was["members"], "at {d}");
+    }
+    ok(&db, &["verify"], b"");
+}
+
 #[test]
 fn a_truncated_ledger_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();

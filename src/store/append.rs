@@ -9,7 +9,7 @@ use super::{Ctx, Ledger, Refusal, StoreError};
 use crate::chain::{event_hash, GENESIS};
 use crate::date::Day;
 use crate::event::{Event, Kind, Location, ParseError};
-use crate::projection::{affects_state, Fact, Key, Projection, Rule};
+use crate::projection::{Fact, Key, Pending, Projection, Rule};
 use crate::store::read::load_overrides;
 
 /// How many problems a refused batch reports before it stops checking.
@@ -319,6 +319,7 @@ impl Ledger {
                 }
             }
         }
+        super::snapshots::update(&tx)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('max_window', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [max_window.to_string()],
@@ -460,11 +461,17 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
         [max_window.to_string()],
     )
     .ctx("updating meta")?;
-    let Some(from) = from else {
-        return Ok(n);
-    };
+    if let Some(from) = from {
+        refold_all(tx, from)?;
+    }
+    super::snapshots::update(tx)?;
+    Ok(n)
+}
+
+/// Refolds from `from` during a rebuild, where a broken rule means the stored log is corrupt.
+fn refold_all(tx: &Connection, from: Pos) -> Result<(), StoreError> {
     match refold(tx, from, None) {
-        Ok(()) => Ok(n),
+        Ok(()) => Ok(()),
         Err(RefoldError::Store(e)) => Err(e),
         Err(RefoldError::Violation { seq, violation }) => Err(StoreError::Corrupt {
             seq,
@@ -652,16 +659,26 @@ impl Folder {
                     .ctx("storing a fact")?;
             }
         }
-        if affects_state(&world.kind) {
-            if let Some((s, e)) = ev.effect_window() {
-                if s < e {
-                    tx.prepare_cached(
-                        "INSERT INTO windows (day, ord, start, seq) VALUES (?1, ?2, ?3, ?4)",
-                    )
-                    .ctx("preparing the insert")?
-                    .execute(params![pos.0, pos.1, s.0 as i64, seq as i64])
-                    .ctx("storing a window")?;
-                }
+        if let (Some(p), Some((s, e))) = (Pending::of(seq, ev), ev.effect_window()) {
+            if s < e {
+                let date = serde_json::to_string(&p.date).map_err(|e| StoreError::Corrupt {
+                    seq,
+                    why: e.to_string(),
+                })?;
+                tx.prepare_cached(
+                    "INSERT INTO windows (day, ord, start, seq, type, party, date) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .ctx("preparing the insert")?
+                .execute(params![
+                    pos.0,
+                    pos.1,
+                    s.0 as i64,
+                    seq as i64,
+                    p.kind,
+                    p.party.as_ref().map(|p| p.code()),
+                    date
+                ])
+                .ctx("storing a window")?;
             }
         }
         Ok(())
@@ -683,6 +700,7 @@ fn tail(tx: &Connection) -> Result<Pos, StoreError> {
 
 pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), RefoldError> {
     let mut folder = Folder::at(from);
+    super::snapshots::invalidate(tx, from)?;
     tx.execute(
         "DELETE FROM timeline WHERE (day, ord) >= (?1, ?2)",
         params![from.0, from.1],

@@ -25,6 +25,7 @@
 mod append;
 mod read;
 pub mod schema;
+mod snapshots;
 
 use std::fs;
 use std::io::Read;
@@ -59,6 +60,17 @@ pub enum StoreError {
     /// The file was written by a newer version.
     #[error("{path} has schema version {found}, newer than this build's {supported}; upgrade iofs-ledger (the file was left untouched)")]
     NewerSchema {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+    },
+    /// The file was written by an older version and was opened read-only, so it cannot be
+    /// upgraded now.
+    #[error("{path} has schema version {found}, older than this build's {supported}; upgrade it in place with `iofs-ledger --db {path} rebuild` (the log is kept as it is, the read models are rebuilt), then ask again (the file was left untouched)", path = path.display())]
+    OlderSchema {
         /// The file.
         path: PathBuf,
         /// Its version.
@@ -192,7 +204,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 }
 
 /// Checks, without writing, that `path` is an iofs-ledger file this build can read.
-fn inspect(path: &Path) -> Result<(), StoreError> {
+fn inspect(path: &Path) -> Result<i64, StoreError> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -241,7 +253,7 @@ fn inspect(path: &Path) -> Result<(), StoreError> {
             supported: schema::SCHEMA_VERSION,
         });
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Removes the temporary files of `init`s of this ledger that were killed before they finished
@@ -276,7 +288,14 @@ fn remove_stale_builds(path: &Path, name: &str, cleanup: &dyn Fn(&Path)) {
 impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
-        inspect(path)?;
+        let version = inspect(path)?;
+        if access == Access::ReadOnly && version < schema::SCHEMA_VERSION {
+            return Err(StoreError::OlderSchema {
+                path: path.to_path_buf(),
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
         let flags = match access {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
@@ -398,22 +417,30 @@ impl Ledger {
         Ok(())
     }
 
+    /// Brings the schema up to date in one exclusive transaction. A file that already held a
+    /// log (version 1 or later) gets its read models rebuilt in the same transaction, since a
+    /// migration may add or reshape them; a crash midway leaves the old version whole.
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .ctx("reading the schema version")?;
-        if version >= schema::SCHEMA_VERSION {
+        let version = |c: &Connection| -> Result<i64, StoreError> {
+            c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .ctx("reading the schema version")
+        };
+        if version(&self.conn)? >= schema::SCHEMA_VERSION {
             return Ok(());
         }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
             .ctx("starting a migration")?;
-        for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        // Read again under the lock: another process may have migrated meanwhile.
+        let found = version(&tx)?;
+        for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             tx.execute_batch(m).ctx("applying a migration")?;
             tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
                 .ctx("recording the schema version")?;
+        }
+        if (1..schema::SCHEMA_VERSION).contains(&found) {
+            append::rebuild_in(&tx)?;
         }
         tx.commit().ctx("committing a migration")
     }
@@ -443,11 +470,12 @@ pub enum ReadModelCheck {
 const CACHE_KIB: u32 = 32 * 1024;
 
 /// The read-model tables, the columns compared, and the column that names a seq.
-const COMPARED: [(&str, &str, &str); 6] = [
+const COMPARED: [(&str, &str, &str); 7] = [
     ("timeline", "key, day, ord, fact", "ord"),
     ("replay_order", "day, ord, seq", "seq"),
     ("overrides", "target, by_seq, kind", "by_seq"),
-    ("windows", "day, ord, start, seq", "seq"),
+    ("windows", "day, ord, start, seq, type, party, date", "seq"),
+    ("state_snapshots", "day, ord, rows, keys, facts", "ord"),
     ("parties", "party", "NULL"),
     ("party_events", "party, seq", "seq"),
 ];

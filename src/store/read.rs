@@ -6,10 +6,10 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Ctx, Ledger, StoreError};
-use crate::date::Day;
+use crate::date::{Day, EventDate};
 use crate::event::Event;
 use crate::party::Party;
-use crate::projection::{affects_state, Fact, Key, PartyFacts, Projection};
+use crate::projection::{Fact, Key, Pending, Projection};
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -303,58 +303,11 @@ impl Ledger {
         f.map(|f| decode_fact(&f, || key.encode())).transpose()
     }
 
-    /// Every known party's `member:`, `ratified:` and `observer:` facts at `day`, in party
-    /// order: one statement whose three index seeks per party run inside SQLite (a statement
-    /// per key spent most of its time entering and leaving SQLite).
-    pub fn party_facts_at(&self, day: Day) -> Result<Vec<PartyFacts>, StoreError> {
-        // The prefixes are those of `Key::encode`; the property tests compare this with the
-        // in-memory fold, which uses `Key` itself.
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT p.party, \
-                 (SELECT fact FROM timeline WHERE key = 'member:' || p.party AND day <= ?1 ORDER BY day DESC, ord DESC LIMIT 1), \
-                 (SELECT fact FROM timeline WHERE key = 'ratified:' || p.party AND day <= ?1 ORDER BY day DESC, ord DESC LIMIT 1), \
-                 (SELECT fact FROM timeline WHERE key = 'observer:' || p.party AND day <= ?1 ORDER BY day DESC, ord DESC LIMIT 1) \
-                 FROM parties p ORDER BY p.party",
-            )
-            .ctx("reading the parties' facts")?;
-        let mut rows = st
-            .query(params![day.0 as i64])
-            .ctx("reading the parties' facts")?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().ctx("reading the parties' facts")? {
-            let code = r.get_ref(0).ctx("reading the parties' facts")?;
-            let code = code.as_str().map_err(|e| StoreError::Corrupt {
-                seq: 0,
-                why: format!(
-                    "a party in the read models is not text: {e}; run `iofs-ledger rebuild`"
-                ),
-            })?;
-            let party = Party::parse(code).map_err(|e| StoreError::Corrupt {
-                seq: 0,
-                why: format!("the read models list a bad party: {e}; run `iofs-ledger rebuild`"),
-            })?;
-            let fact = |i: usize, prefix: &str| -> Result<Option<Fact>, StoreError> {
-                match r.get_ref(i).ctx("reading the parties' facts")? {
-                    ValueRef::Null => Ok(None),
-                    v => {
-                        let text = v.as_str().map_err(|e| StoreError::Corrupt {
-                            seq: 0,
-                            why: format!("read model row for {prefix}{code} is not text: {e}; run `iofs-ledger rebuild`"),
-                        })?;
-                        decode_fact(text, || format!("{prefix}{code}")).map(Some)
-                    }
-                }
-            };
-            out.push(PartyFacts {
-                member: fact(1, "member:")?,
-                ratified: fact(2, "ratified:")?,
-                observer: fact(3, "observer:")?,
-                party,
-            });
-        }
-        Ok(out)
+    /// Every key's fact at `day`, from the read models: the last state snapshot at or before
+    /// `day` and the facts changed between it and `day` (see `store::snapshots`), so the cost
+    /// is one seek plus at most a snapshot interval of rows, whatever the log's length.
+    pub fn facts_at(&self, day: Day) -> Result<crate::projection::StateFacts, StoreError> {
+        super::snapshots::facts_at(&self.conn, day)
     }
 
     /// The largest window (in days) of any event's date.
@@ -371,20 +324,50 @@ impl Ledger {
     }
 
     /// The live state-changing events whose date window contains `day` but ends after it:
-    /// they may have happened by `day`, but are not counted yet.
-    pub fn uncertain_at(&self, day: Day) -> Result<Vec<StoredEvent>, StoreError> {
+    /// they may have happened by `day`, but are not counted yet. In replay order.
+    pub fn uncertain_at(&self, day: Day) -> Result<Vec<Pending>, StoreError> {
         let d = day.0 as i64;
         let lo = d - self.max_window()?;
         let mut st = self
             .conn
-            .prepare_cached("SELECT e.seq, e.recorded_at, e.body, e.hash FROM windows w JOIN events e ON e.seq = w.seq WHERE w.start <= ?1 AND w.start >= ?2 AND w.day > ?1 ORDER BY w.day, w.ord")
+            .prepare_cached("SELECT seq, type, party, date FROM windows INDEXED BY windows_by_start WHERE start <= ?1 AND start >= ?2 AND day > ?1 ORDER BY day, ord")
             .ctx("reading uncertain events")?;
-        let rows = st
-            .query_map(params![d, lo], stored)
-            .ctx("reading uncertain events")?;
+        let mut rows = st.query(params![d, lo]).ctx("reading uncertain events")?;
         let mut out = Vec::new();
-        for r in rows {
-            out.push(to_stored(r.ctx("reading uncertain events")?)?);
+        while let Some(r) = rows.next().ctx("reading uncertain events")? {
+            let seq = r.get::<_, i64>(0).ctx("reading uncertain events")? as u64;
+            let bad = |why: String| StoreError::Corrupt {
+                seq,
+                why: format!(
+                    "its row in the read model `windows` {why}; run `iofs-ledger rebuild`"
+                ),
+            };
+            let kind: String = r.get(1).ctx("reading uncertain events")?;
+            let party = match r
+                .get::<_, Option<String>>(2)
+                .ctx("reading uncertain events")?
+            {
+                Some(p) => Some(Party::parse(&p).map_err(|e| bad(e.to_string()))?),
+                None => None,
+            };
+            let date: String = r.get(3).ctx("reading uncertain events")?;
+            // A point date is a plain JSON string: parse it without the JSON reader.
+            let plain = date
+                .strip_prefix('"')
+                .and_then(|d| d.strip_suffix('"'))
+                .filter(|d| !d.contains(['"', '\\']));
+            let date = match plain {
+                Some(d) => EventDate::parse(d).map_err(|e| bad(format!("has a bad date: {e}")))?,
+                None => {
+                    serde_json::from_str(&date).map_err(|e| bad(format!("has a bad date: {e}")))?
+                }
+            };
+            out.push(Pending {
+                seq,
+                kind,
+                party,
+                date,
+            });
         }
         Ok(out)
     }
@@ -507,7 +490,7 @@ impl Ledger {
         &self,
         max_seq: u64,
         day: Day,
-    ) -> Result<(Projection, Vec<StoredEvent>), StoreError> {
+    ) -> Result<(Projection, Vec<Pending>), StoreError> {
         let horizon = day.0 as i64 + self.max_window()?;
         let mut proj = Projection::new();
         let mut uncertain = Vec::new();
@@ -517,26 +500,12 @@ impl Ledger {
             };
             if rday <= day.0 as i64 {
                 proj.apply(seq, world).map_err(|v| broken(seq, &v))?;
-            } else if affects_state(&world.kind) {
-                if let Some((s, _)) = event.effect_window() {
-                    if s <= day {
-                        uncertain.push(seq);
-                    }
-                }
+            } else if let Some((s, _)) = event.effect_window().filter(|(s, _)| *s <= day) {
+                debug_assert!(s <= day);
+                uncertain.extend(Pending::of(seq, &event));
             }
             Ok(())
         })?;
-        // The few uncertain events are read again whole (with `recorded_at` and hash), so the
-        // replay itself never copies those columns.
-        let uncertain = uncertain
-            .into_iter()
-            .map(|seq| {
-                self.event(seq)?.ok_or_else(|| StoreError::Corrupt {
-                    seq,
-                    why: "the event vanished while the log was being read".into(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok((proj, uncertain))
     }
 
@@ -657,8 +626,8 @@ const PARSE_AHEAD: usize = 4;
 
 /// A fact as stored in `timeline`, or the error that names its key (`key` is only spelled out
 /// on failure: a state query decodes hundreds of facts).
-fn decode_fact(text: &str, key: impl FnOnce() -> String) -> Result<Fact, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+pub(super) fn decode_fact(text: &str, key: impl FnOnce() -> String) -> Result<Fact, StoreError> {
+    Fact::decode(text).map_err(|e| StoreError::Corrupt {
         seq: 0,
         why: format!(
             "read model row for {} is unreadable: {e}; run `iofs-ledger rebuild`",

@@ -12,7 +12,8 @@
 pub const APPLICATION_ID: i64 = 0x494F_4653;
 
 /// The ordered migrations; migration `i` takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE events (
     seq         INTEGER PRIMARY KEY,
     recorded_at TEXT    NOT NULL,
@@ -63,7 +64,38 @@ CREATE TABLE party_events (
     PRIMARY KEY (party, seq)
 ) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-"#];
+"#,
+    // 2: state snapshots, facts readable in position order, pending events stored ready to show.
+    // A file migrated from 1 has its read models rebuilt in the same transaction (`Ledger::migrate`).
+    r#"
+CREATE TABLE state_snapshots (
+    day   INTEGER NOT NULL,
+    ord   INTEGER NOT NULL,
+    rows  INTEGER NOT NULL,
+    keys  INTEGER NOT NULL,
+    facts TEXT    NOT NULL,
+    PRIMARY KEY (day, ord)
+) WITHOUT ROWID;
+DROP INDEX timeline_by_position;
+CREATE INDEX timeline_by_position ON timeline (day, ord, key, fact);
+DROP TABLE windows;
+CREATE TABLE windows (
+    day   INTEGER NOT NULL,
+    ord   INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    seq   INTEGER NOT NULL,
+    type  TEXT    NOT NULL,
+    party TEXT,
+    date  TEXT    NOT NULL,
+    PRIMARY KEY (day, ord)
+) WITHOUT ROWID;
+CREATE INDEX windows_by_start ON windows (start, day, ord, seq, type, party, date);
+"#,
+];
+
+/// The fewest `timeline` rows between two state snapshots (see `store::snapshots`). Part of the
+/// read models' definition: changing it changes what `rebuild` derives.
+pub const SNAPSHOT_MIN_ROWS: i64 = 512;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -76,8 +108,9 @@ pub const REQUIRED_TRIGGERS: [&str; 3] = [
 ];
 
 /// The read-model tables (cleared by `rebuild`).
-pub const READ_MODEL_TABLES: [&str; 6] = [
+pub const READ_MODEL_TABLES: [&str; 7] = [
     "replay_order",
+    "state_snapshots",
     "overrides",
     "timeline",
     "windows",
