@@ -38,18 +38,29 @@ impl Day {
     }
 }
 
-impl fmt::Display for Day {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Day {
+    /// `YYYY-MM-DD`, written by hand: chrono's strftime parses its pattern on every call, and
+    /// answers print hundreds of days.
+    fn digits(self) -> [u8; 10] {
         let d = self.to_naive();
-        // Written by hand: chrono's strftime parses its pattern on every call, and answers
-        // print hundreds of days.
         let mut buf = [0u8; 10];
         put_digits(&mut buf[0..4], d.year().clamp(0, 9999) as u32);
         buf[4] = b'-';
         put_digits(&mut buf[5..7], d.month());
         buf[7] = b'-';
         put_digits(&mut buf[8..10], d.day());
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+        buf
+    }
+
+    /// The day as `YYYY-MM-DD` (what `Display` writes, without the formatter).
+    pub fn text(self) -> String {
+        self.digits().iter().map(|&b| char::from(b)).collect()
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&self.digits()).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -184,8 +195,9 @@ impl PartialDate {
     }
 }
 
-impl fmt::Display for PartialDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl PartialDate {
+    /// The date as written (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`), in a buffer.
+    fn digits(&self) -> ([u8; 10], usize) {
         let mut buf = [0u8; 10];
         put_digits(&mut buf[0..4], self.year.clamp(0, 9999) as u32);
         let mut len = 4;
@@ -199,6 +211,19 @@ impl fmt::Display for PartialDate {
                 len = 10;
             }
         }
+        (buf, len)
+    }
+
+    /// Appends the date as written to `out` (what `Display` writes, without the formatter).
+    pub fn push_to(&self, out: &mut String) {
+        let (buf, len) = self.digits();
+        out.extend(buf[..len].iter().map(|&b| char::from(b)));
+    }
+}
+
+impl fmt::Display for PartialDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (buf, len) = self.digits();
         f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
     }
 }
@@ -289,6 +314,26 @@ impl EventDate {
     /// Whether the date is an exact day.
     pub fn is_exact(&self) -> bool {
         self.precision() == Precision::Day
+    }
+}
+
+impl EventDate {
+    /// The date as written (what `Display` writes), built directly: answers print hundreds.
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(32);
+        match self {
+            EventDate::Point(p) => p.push_to(&mut out),
+            EventDate::Bounded {
+                not_before,
+                not_after,
+            } => {
+                out.push_str("between ");
+                not_before.push_to(&mut out);
+                out.push_str(" and ");
+                not_after.push_to(&mut out);
+            }
+        }
+        out
     }
 }
 

@@ -84,6 +84,21 @@ pub enum PartyError {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Party(String);
 
+/// The English name of the member state `code`: a binary search over the table sorted by code
+/// (answers look up hundreds of parties).
+fn state_name_of(code: &str) -> Option<&'static str> {
+    static BY_CODE: std::sync::OnceLock<Vec<(&str, &str)>> = std::sync::OnceLock::new();
+    let table = BY_CODE.get_or_init(|| {
+        let mut t = OIC_MEMBER_STATES.to_vec();
+        t.sort_unstable();
+        t
+    });
+    table
+        .binary_search_by(|(c, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| table[i].1)
+}
+
 impl Party {
     /// Parses a code, accepting only OIC member states' codes (upper case) and placeholders.
     pub fn parse(s: &str) -> Result<Party, PartyError> {
@@ -99,7 +114,7 @@ impl Party {
                 Err(PartyError::BadPlaceholder(s.to_string()))
             };
         }
-        if OIC_MEMBER_STATES.iter().any(|(c, _)| *c == s) {
+        if state_name_of(s).is_some() {
             Ok(Party(s.to_string()))
         } else {
             Err(PartyError::Unknown(s.to_string()))
@@ -121,20 +136,21 @@ impl Party {
         if self.is_placeholder() {
             return None;
         }
-        OIC_MEMBER_STATES
-            .iter()
-            .find(|(c, _)| *c == self.0)
-            .map(|(_, n)| *n)
+        state_name_of(&self.0)
     }
 
     /// A name for display: the state's name, or `unidentified (<label>)`.
     pub fn display_name(&self) -> String {
         match self.state_name() {
             Some(n) => n.to_string(),
-            None => format!(
-                "unidentified ({})",
-                self.0.strip_prefix(PLACEHOLDER_PREFIX).unwrap_or(&self.0)
-            ),
+            None => {
+                let label = self.0.strip_prefix(PLACEHOLDER_PREFIX).unwrap_or(&self.0);
+                let mut name = String::with_capacity(label.len() + 15);
+                name.push_str("unidentified (");
+                name.push_str(label);
+                name.push(')');
+                name
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::date::{Day, EventDate};
+use crate::date::{Day, EventDate, PartialDate};
 use crate::event::{Event, Kind, Office, Organ, Seat};
 use crate::party::Party;
 
@@ -295,9 +295,10 @@ impl Fact {
         enum V<'a> {
             S(&'a str),
             N(u64),
+            Bounds(&'a str, &'a str),
         }
         let rest = text.strip_prefix("{\"fact\":\"")?;
-        let (tag, mut rest) = rest.split_once('"')?;
+        let (tag, mut rest) = cut(rest, b'"')?;
         let (mut since, mut seq, mut ordinal, mut value) = (None, None, None, None);
         let (mut person, mut term_years, mut vacated_reason, mut previous) =
             (None, None, None, None);
@@ -311,17 +312,23 @@ impl Fact {
             }
         }
         while rest != "}" {
-            let (name, r) = rest.strip_prefix(",\"")?.split_once('"')?;
+            let (name, r) = cut(rest.strip_prefix(",\"")?, b'"')?;
             let r = r.strip_prefix(':')?;
-            let v = if let Some(r) = r.strip_prefix('"') {
-                let (s, r) = r.split_once('"')?;
+            let v = if let Some(r) = r.strip_prefix("{\"not_before\":\"") {
+                // Bounds, exactly as the serializer writes them.
+                let (a, r) = cut(r, b'"')?;
+                let (b, r) = cut(r.strip_prefix(",\"not_after\":\"")?, b'"')?;
+                rest = r.strip_prefix('}')?;
+                V::Bounds(a, b)
+            } else if let Some(r) = r.strip_prefix('"') {
+                let (s, r) = cut(r, b'"')?;
                 if s.bytes().any(|b| b == b'\\' || b < 0x20) {
                     return None;
                 }
                 rest = r;
                 V::S(s)
             } else {
-                let end = r.find(|c: char| !c.is_ascii_digit())?;
+                let end = r.bytes().position(|c| !c.is_ascii_digit())?;
                 let digits = &r[..end];
                 if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
                     return None;
@@ -331,6 +338,10 @@ impl Fact {
             };
             match (name, v) {
                 ("since", V::S(s)) => once(&mut since, EventDate::parse(s).ok()?)?,
+                ("since", V::Bounds(a, b)) => {
+                    let (a, b) = (PartialDate::parse(a).ok()?, PartialDate::parse(b).ok()?);
+                    once(&mut since, EventDate::bounded(a, b).ok()?)?
+                }
                 ("seq", V::N(n)) => once(&mut seq, n)?,
                 ("ordinal", V::N(n)) => once(&mut ordinal, n)?,
                 ("value", V::N(n)) => once(&mut value, n)?,
@@ -376,6 +387,13 @@ impl Fact {
             _ => return None,
         })
     }
+}
+
+/// `s` split around the first byte `b` (an ASCII byte), if any. A plain loop: the pieces a
+/// fact is read in are short, where `memchr`'s setup costs more than it saves.
+pub(crate) fn cut(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == b)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
 /// An append rule (see `ARCHITECTURE.md`, "Invariants").

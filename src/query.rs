@@ -201,8 +201,8 @@ fn entry(p: &Party, since: &EventDate, seq: u64) -> PartyEntry {
         code: p.code().to_string(),
         name: p.display_name(),
         unidentified: p.is_placeholder(),
-        since: since.to_string(),
-        counted_from: since.effective_day().to_string(),
+        since: since.text(),
+        counted_from: since.effective_day().text(),
         precision: since.precision(),
         seq,
     }
@@ -246,8 +246,8 @@ fn assemble(
                 code: p.code().to_string(),
                 name: p.display_name(),
                 unidentified: p.is_placeholder(),
-                since: since.to_string(),
-                counted_from: since.effective_day().to_string(),
+                since: since.text(),
+                counted_from: since.effective_day().text(),
                 precision: since.precision(),
                 ordinal,
                 ratified: is_ratified,
@@ -379,6 +379,7 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
     let date = p.date;
     let precision = date.precision();
     let (start, end) = date.window();
+    let (written, end) = (date.text(), end.text());
     let what = match precision {
         Precision::Year => "only the year is known",
         Precision::Month => "only the month is known",
@@ -389,11 +390,22 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
         seq: p.seq,
         kind: p.kind.clone(),
         party: p.party.as_ref().map(|p| p.code().to_string()),
-        date: date.to_string(),
+        date: written.clone(),
         precision,
-        why: format!(
-            "{what} ({date}): it may have happened by {as_of} (window {start} to {end}); it is counted from {end}"
-        ),
+        why: [
+            what,
+            " (",
+            &written,
+            "): it may have happened by ",
+            &as_of.text(),
+            " (window ",
+            &start.text(),
+            " to ",
+            &end,
+            "); it is counted from ",
+            &end,
+        ]
+        .concat(),
     }
 }
 
@@ -423,8 +435,7 @@ pub fn state(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<Stat
 fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
     match known_at {
         None => {
-            let facts = ledger.facts_at(as_of)?;
-            let uncertain = ledger.uncertain_at(as_of)?;
+            let (facts, uncertain) = ledger.state_at(as_of)?;
             assemble(facts, as_of, None, uncertain)
         }
         Some(t) => {

@@ -1309,6 +1309,10 @@ fn fact_text() -> impl Strategy<Value = String> {
         .prop_map(|s| json!(s)),
         "[a-zA-Z \"\\\\\t\u{e9}\u{0}]{0,8}".prop_map(|s| json!(s)),
         Just(json!({"not_before": "2013", "not_after": "2014-02"})),
+        Just(json!({"not_before": "2015", "not_after": "2014-02"})),
+        Just(json!({"not_before": "2013-02-30", "not_after": "2014"})),
+        Just(json!({"not_before": "2013", "not_after": "2014", "x": 1})),
+        Just(json!({"not_before": "2013"})),
         Just(json!([{"party": "KAZ", "role": "chair"}])),
     ];
     (tag, prop::collection::vec((name, value), 0..6)).prop_map(|(tag, fields)| {

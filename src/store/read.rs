@@ -307,16 +307,25 @@ impl Ledger {
     /// `day` and the facts changed between it and `day` (see `store::snapshots`), so the cost
     /// is one seek plus at most a snapshot interval of rows, whatever the log's length.
     pub fn facts_at(&self, day: Day) -> Result<crate::projection::StateFacts, StoreError> {
-        super::snapshots::facts_at(&self.conn, day)
+        Ok(super::snapshots::facts_at(&self.conn, day, || Ok(()))?.0)
+    }
+
+    /// [`Ledger::facts_at`] and [`Ledger::uncertain_at`] together: the snapshot is decoded on a
+    /// second thread while this one reads the rest.
+    pub fn state_at(
+        &self,
+        day: Day,
+    ) -> Result<(crate::projection::StateFacts, Vec<Pending>), StoreError> {
+        super::snapshots::facts_at(&self.conn, day, || self.uncertain_at(day))
     }
 
     /// The largest window (in days) of any event's date.
     pub fn max_window(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'max_window'", [], |r| {
-                r.get::<_, String>(0)
-            })
+            .prepare_cached("SELECT value FROM meta WHERE key = 'max_window'")
+            .ctx("reading meta")?
+            .query_row([], |r| r.get::<_, String>(0))
             .optional()
             .ctx("reading meta")?
             .and_then(|s| s.parse().ok())

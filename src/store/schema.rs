@@ -68,14 +68,16 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     // 2: state snapshots, facts readable in position order, pending events stored ready to show.
     // A file migrated from 1 has its read models rebuilt in the same transaction (`Ledger::migrate`).
     r#"
+-- A rowid table, not WITHOUT ROWID: there the B-tree's interior cells would copy whole rows,
+-- and every seek would read snapshots tens of kilobytes long to compare positions.
 CREATE TABLE state_snapshots (
     day   INTEGER NOT NULL,
     ord   INTEGER NOT NULL,
     rows  INTEGER NOT NULL,
     keys  INTEGER NOT NULL,
     facts TEXT    NOT NULL,
-    PRIMARY KEY (day, ord)
-) WITHOUT ROWID;
+    UNIQUE (day, ord)
+);
 DROP INDEX timeline_by_position;
 CREATE INDEX timeline_by_position ON timeline (day, ord, key, fact);
 DROP TABLE windows;

@@ -19,7 +19,7 @@ use super::schema::SNAPSHOT_MIN_ROWS;
 use super::{Ctx, StoreError};
 use crate::date::Day;
 use crate::party::Party;
-use crate::projection::{Fact, Key, PartyFacts, StateFacts};
+use crate::projection::{cut, Fact, Key, PartyFacts, StateFacts};
 
 /// A replay position (day, ord).
 type Pos = (i64, i64);
@@ -33,9 +33,22 @@ fn corrupt(why: String) -> StoreError {
 
 /// The lines of a snapshot's `facts`, as (key, fact) texts.
 fn lines(facts: &str) -> impl Iterator<Item = Result<(&str, &str), StoreError>> {
-    facts.lines().map(|l| {
-        l.split_once('\t')
-            .ok_or_else(|| corrupt(format!("a state snapshot has a malformed line `{l}`")))
+    let mut rest = facts;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let line = match cut(rest, b'\n') {
+            Some((line, r)) => {
+                rest = r;
+                line
+            }
+            None => std::mem::take(&mut rest),
+        };
+        Some(
+            cut(line, b'\t')
+                .ok_or_else(|| corrupt(format!("a state snapshot has a malformed line `{line}`"))),
+        )
     })
 }
 
@@ -152,29 +165,18 @@ pub(crate) fn invalidate(tx: &Connection, from: Pos) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Where a stored key's fact goes in a [`StateFacts`].
-enum Slot<'a> {
-    Member(&'a str),
-    Ratified(&'a str),
-    Observer(&'a str),
-    Other(Key),
-}
-
-fn slot(k: &str) -> Result<Slot<'_>, StoreError> {
-    let unknown = || corrupt(format!("the read models hold an unknown key `{k}`"));
-    let (kind, rest) = k.split_once(':').ok_or_else(unknown)?;
-    Ok(match kind {
-        "member" => Slot::Member(rest),
-        "ratified" => Slot::Ratified(rest),
-        "observer" => Slot::Observer(rest),
-        _ => Slot::Other(Key::decode(k).ok_or_else(unknown)?),
-    })
-}
-
 /// Every key's fact at `day` from the read models: the last snapshot at or before `day`, and the
-/// facts changed after it up to `day` (newest first, so each key keeps its latest), merged
-/// in key order so that each key's fact is decoded once.
-pub(crate) fn facts_at(conn: &Connection, day: Day) -> Result<StateFacts, StoreError> {
+/// facts changed after it up to `day` (each key keeps its latest), merged in key order so that
+/// each key's fact is decoded once. The cost is one seek, at most a snapshot interval of rows,
+/// and one decode per key, whatever the log's length.
+///
+/// The snapshot is decoded on a helper thread while this thread reads the changed facts and runs
+/// `meanwhile` (the rest of a query's reads); without a helper thread it is decoded here.
+pub(crate) fn facts_at<T>(
+    conn: &Connection,
+    day: Day,
+    meanwhile: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<(StateFacts, T), StoreError> {
     let d = day.0 as i64;
     let snap: Option<(Pos, String)> = conn
         .prepare_cached(
@@ -184,74 +186,214 @@ pub(crate) fn facts_at(conn: &Connection, day: Day) -> Result<StateFacts, StoreE
         .query_row([d], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
         .optional()
         .ctx("reading state snapshots")?;
-    let from = snap.as_ref().map_or((i64::MIN, i64::MIN), |(p, _)| *p);
-    // The facts changed since the snapshot, each key's latest.
-    let mut changed: BTreeMap<String, String> = BTreeMap::new();
-    {
+    let (from, text) = snap.unwrap_or(((i64::MIN, i64::MIN), String::new()));
+    let read = || -> Result<(Changed, T), StoreError> {
+        Ok((Changed::read(conn, from, d)?, meanwhile()?))
+    };
+    // The helper decodes the first part of the snapshot; this thread, once its reads are done,
+    // the rest (a fixed share that about balances the two on a 2-core machine).
+    let split = text
+        .get(text.len() * HELPER_SHARE / 100..)
+        .and_then(|t| t.find('\n'))
+        .map_or(text.len(), |i| text.len() * HELPER_SHARE / 100 + i + 1);
+    let (first, rest) = text.split_at(split);
+    let (base, changed, other) = std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("iofs-snapshot".into())
+            .spawn_scoped(s, || Arranged::of(first));
+        let (base, read) = match helper {
+            Ok(h) => {
+                let read = read();
+                let rest = Arranged::of(rest);
+                let base = h
+                    .join()
+                    .unwrap_or_else(|_| Err(corrupt("decoding a state snapshot failed".into())));
+                let mut base = base?;
+                base.extend(rest?);
+                (base, read)
+            }
+            Err(_) => (Arranged::of(&text)?, read()),
+        };
+        let (changed, other) = read?;
+        Ok::<_, StoreError>((base, changed, other))
+    })?;
+    let base = base.finish()?;
+    let mut facts = base;
+    for (k, f) in changed.latest() {
+        put_changed(&mut facts, k, f)?;
+    }
+    Ok((facts, other))
+}
+
+/// Puts the fact `f` of the key `k` into `facts` (its parties in code order).
+fn put_changed(facts: &mut StateFacts, k: &str, f: &str) -> Result<(), StoreError> {
+    let fact = super::read::decode_fact(f, || k.to_string())?;
+    let unknown = || corrupt(format!("the read models hold an unknown key `{k}`"));
+    let (kind, code) = cut(k, b':').ok_or_else(unknown)?;
+    let i = match kind {
+        "member" => 0,
+        "ratified" => 1,
+        "observer" => 2,
+        _ => {
+            facts
+                .others
+                .insert(Key::decode(k).ok_or_else(unknown)?, fact);
+            return Ok(());
+        }
+    };
+    let at = match facts.parties.binary_search_by(|p| p.party.code().cmp(code)) {
+        Ok(at) => at,
+        Err(at) => {
+            facts.parties.insert(
+                at,
+                PartyFacts {
+                    party: party(code)?,
+                    member: None,
+                    ratified: None,
+                    observer: None,
+                },
+            );
+            at
+        }
+    };
+    if let Some(p) = facts.parties.get_mut(at) {
+        *[&mut p.member, &mut p.ratified, &mut p.observer][i] = Some(fact);
+    }
+    Ok(())
+}
+
+fn party(code: &str) -> Result<Party, StoreError> {
+    Party::parse(code).map_err(|e| {
+        corrupt(format!(
+            "the read models hold a key of a bad party `{code}`: {e}"
+        ))
+    })
+}
+
+/// The timeline rows after a snapshot, newest first, in one buffer.
+struct Changed {
+    text: String,
+    /// Each row's key and fact, as ranges of `text`.
+    rows: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl Changed {
+    fn read(conn: &Connection, after: Pos, day: i64) -> Result<Changed, StoreError> {
         let mut st = conn
             .prepare_cached(
                 "SELECT key, fact FROM timeline INDEXED BY timeline_by_position WHERE (day, ord) > (?1, ?2) AND day <= ?3 ORDER BY day DESC, ord DESC",
             )
             .ctx("reading the timeline")?;
         let mut rows = st
-            .query(params![from.0, from.1, d])
+            .query(params![after.0, after.1, day])
             .ctx("reading the timeline")?;
+        let mut out = Changed {
+            text: String::new(),
+            rows: Vec::new(),
+        };
         while let Some(r) = rows.next().ctx("reading the timeline")? {
             let k = r.get_ref(0).ctx("reading the timeline")?;
             let f = r.get_ref(1).ctx("reading the timeline")?;
             let (Ok(k), Ok(f)) = (k.as_str(), f.as_str()) else {
                 return Err(corrupt("a timeline row is not text".into()));
             };
-            if !changed.contains_key(k) {
-                changed.insert(k.to_string(), f.to_string());
-            }
+            let start = out.text.len();
+            out.text.push_str(k);
+            out.text.push_str(f);
+            let mid = start + k.len();
+            out.rows.push((start..mid, mid..out.text.len()));
         }
+        Ok(out)
     }
-    let mut parties: BTreeMap<&str, [Option<Fact>; 3]> = BTreeMap::new();
-    let mut others = std::collections::HashMap::new();
-    let text = snap.as_ref().map_or("", |(_, t)| t.as_str());
-    // Merge the snapshot's lines (in key order) with the changed keys (in key order).
-    let mut changes = changed.iter().peekable();
-    let mut entries: Vec<(&str, &str)> = Vec::with_capacity(changed.len() + 1024);
-    for l in lines(text) {
-        let (k, f) = l?;
-        while let Some((ck, cf)) = changes.next_if(|(ck, _)| ck.as_str() < k) {
-            entries.push((ck, cf));
-        }
-        match changes.next_if(|(ck, _)| ck.as_str() == k) {
-            Some((ck, cf)) => entries.push((ck, cf)),
-            None => entries.push((k, f)),
-        }
+
+    /// Each changed key with its latest fact, in key order.
+    fn latest(&self) -> Vec<(&str, &str)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut rows: Vec<(&str, &str)> = self
+            .rows
+            .iter()
+            .map(|(k, f)| (&self.text[k.clone()], &self.text[f.clone()]))
+            .filter(|(k, _)| seen.insert(*k))
+            .collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        rows
     }
-    entries.extend(changes.map(|(k, f)| (k.as_str(), f.as_str())));
-    for (k, f) in entries {
+}
+
+/// Facts gathered in key order and arranged per party.
+#[derive(Default)]
+struct Arranged<'a> {
+    member: Vec<(&'a str, Fact)>,
+    ratified: Vec<(&'a str, Fact)>,
+    observer: Vec<(&'a str, Fact)>,
+    others: std::collections::HashMap<Key, Fact>,
+}
+
+/// The share of a snapshot's text (in percent) the helper thread decodes.
+const HELPER_SHARE: usize = 65;
+
+impl<'a> Arranged<'a> {
+    /// Appends `later`, whose keys all come after these.
+    fn extend(&mut self, later: Arranged<'a>) {
+        self.member.extend(later.member);
+        self.ratified.extend(later.ratified);
+        self.observer.extend(later.observer);
+        self.others.extend(later.others);
+    }
+
+    /// The facts of a snapshot's lines.
+    fn of(text: &'a str) -> Result<Arranged<'a>, StoreError> {
+        let mut a = Arranged::default();
+        for l in lines(text) {
+            let (k, f) = l?;
+            a.put(k, f)?;
+        }
+        Ok(a)
+    }
+
+    fn put(&mut self, k: &'a str, f: &str) -> Result<(), StoreError> {
         let fact = super::read::decode_fact(f, || k.to_string())?;
-        let (code, i) = match slot(k)? {
-            Slot::Member(c) => (c, 0),
-            Slot::Ratified(c) => (c, 1),
-            Slot::Observer(c) => (c, 2),
-            Slot::Other(key) => {
-                others.insert(key, fact);
-                continue;
+        let unknown = || corrupt(format!("the read models hold an unknown key `{k}`"));
+        let (kind, code) = cut(k, b':').ok_or_else(unknown)?;
+        let list = match kind {
+            "member" => &mut self.member,
+            "ratified" => &mut self.ratified,
+            "observer" => &mut self.observer,
+            _ => {
+                self.others
+                    .insert(Key::decode(k).ok_or_else(unknown)?, fact);
+                return Ok(());
             }
         };
-        parties.entry(code).or_default()[i] = Some(fact);
+        list.push((code, fact));
+        Ok(())
     }
-    let parties = parties
-        .into_iter()
-        .map(|(code, [member, ratified, observer])| {
-            let party = Party::parse(code).map_err(|e| {
-                corrupt(format!(
-                    "the read models hold a key of a bad party `{code}`: {e}"
-                ))
-            })?;
-            Ok(PartyFacts {
+
+    /// Joins the three per-party lists (each in code order) into one entry per party.
+    fn finish(self) -> Result<StateFacts, StoreError> {
+        let mut parties = Vec::with_capacity(self.member.len().max(self.ratified.len()));
+        let mut lists =
+            [self.member, self.ratified, self.observer].map(|l| l.into_iter().peekable());
+        loop {
+            let next = lists
+                .iter_mut()
+                .filter_map(|l| l.peek().map(|(c, _)| *c))
+                .min();
+            let Some(code) = next else { break };
+            let party = party(code)?;
+            let [member, ratified, observer] = lists
+                .each_mut()
+                .map(|l| l.next_if(|(c, _)| *c == code).map(|(_, f)| f));
+            parties.push(PartyFacts {
                 party,
                 member,
                 ratified,
                 observer,
-            })
+            });
+        }
+        Ok(StateFacts {
+            parties,
+            others: self.others,
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(StateFacts { parties, others })
+    }
 }
