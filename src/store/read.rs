@@ -509,8 +509,8 @@ impl Ledger {
             };
             if rday <= day.0 as i64 {
                 proj.apply(seq, world).map_err(|v| broken(seq, &v))?;
-            } else if let Some((s, _)) = event.effect_window().filter(|(s, _)| *s <= day) {
-                debug_assert!(s <= day);
+            } else if event.effect_window().is_some_and(|(s, _)| s <= day) {
+                // After the day but possibly by it: pending, if it changes the state at all.
                 uncertain.extend(Pending::of(seq, &event));
             }
             Ok(())

@@ -64,8 +64,8 @@ pub(crate) fn update(tx: &Connection) -> Result<(), StoreError> {
         .query_row([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?, r.get(3)?)))
         .optional()
         .ctx("reading state snapshots")?;
-    let (from, mut rows_before, keys) = last.unwrap_or(((i64::MIN, i64::MIN), 0, 0));
-    let mut threshold = SNAPSHOT_MIN_ROWS.max(keys);
+    let (from, rows_before, keys) = last.unwrap_or(((i64::MIN, i64::MIN), 0, 0));
+    let threshold = SNAPSHOT_MIN_ROWS.max(keys);
     let since: i64 = tx
         .prepare_cached(
             "SELECT COUNT(*) FROM (SELECT 1 FROM timeline WHERE (day, ord) > (?1, ?2) LIMIT ?3)",
@@ -91,11 +91,17 @@ pub(crate) fn update(tx: &Connection) -> Result<(), StoreError> {
             state.insert(k.to_string(), f.to_string());
         }
     }
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT INTO state_snapshots (day, ord, rows, keys, facts) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .ctx("storing a state snapshot")?;
+    let mut walk = Walk {
+        insert: tx
+            .prepare_cached(
+                "INSERT INTO state_snapshots (day, ord, rows, keys, facts) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .ctx("storing a state snapshot")?,
+        state,
+        rows_before,
+        pending: 0,
+        threshold,
+    };
     let mut st = tx
         .prepare_cached(
             "SELECT day, ord, key, fact FROM timeline WHERE (day, ord) > (?1, ?2) ORDER BY day, ord, key",
@@ -104,40 +110,14 @@ pub(crate) fn update(tx: &Connection) -> Result<(), StoreError> {
     let mut rows = st
         .query(params![from.0, from.1])
         .ctx("reading the timeline")?;
-    let mut pending = 0i64;
     let mut at: Option<Pos> = None;
-    let mut take = |pos: Pos,
-                    pending: &mut i64,
-                    rows_before: &mut i64,
-                    state: &BTreeMap<String, String>,
-                    threshold: &mut i64|
-     -> Result<(), StoreError> {
-        if *pending < *threshold {
-            return Ok(());
-        }
-        *rows_before += *pending;
-        *pending = 0;
-        let mut facts = String::with_capacity(state.len() * 96);
-        for (k, f) in state {
-            facts.push_str(k);
-            facts.push('\t');
-            facts.push_str(f);
-            facts.push('\n');
-        }
-        let keys = state.len() as i64;
-        insert
-            .execute(params![pos.0, pos.1, *rows_before, keys, facts])
-            .ctx("storing a state snapshot")?;
-        *threshold = SNAPSHOT_MIN_ROWS.max(keys);
-        Ok(())
-    };
     while let Some(r) = rows.next().ctx("reading the timeline")? {
         let pos: Pos = (
             r.get(0).ctx("reading the timeline")?,
             r.get(1).ctx("reading the timeline")?,
         );
         if let Some(prev) = at.filter(|p| *p != pos) {
-            take(prev, &mut pending, &mut rows_before, &state, &mut threshold)?;
+            walk.end_of(prev)?;
         }
         at = Some(pos);
         let key: String = r.get(2).ctx("reading the timeline")?;
@@ -147,13 +127,50 @@ pub(crate) fn update(tx: &Connection) -> Result<(), StoreError> {
                 "the timeline holds a key or fact with a tab or newline (`{key}`)"
             )));
         }
-        state.insert(key, fact);
-        pending += 1;
+        walk.state.insert(key, fact);
+        walk.pending += 1;
     }
     if let Some(prev) = at {
-        take(prev, &mut pending, &mut rows_before, &state, &mut threshold)?;
+        walk.end_of(prev)?;
     }
     Ok(())
+}
+
+/// A walk over the timeline in replay order that takes the snapshots that are due.
+struct Walk<'c> {
+    insert: rusqlite::CachedStatement<'c>,
+    /// Every key's fact text so far.
+    state: BTreeMap<String, String>,
+    /// Timeline rows up to the last snapshot.
+    rows_before: i64,
+    /// Timeline rows since it.
+    pending: i64,
+    /// How many rows make a snapshot due.
+    threshold: i64,
+}
+
+impl Walk<'_> {
+    /// At the end of the replay position `pos`: stores a snapshot there if one is due.
+    fn end_of(&mut self, pos: Pos) -> Result<(), StoreError> {
+        if self.pending < self.threshold {
+            return Ok(());
+        }
+        self.rows_before += self.pending;
+        self.pending = 0;
+        let mut facts = String::with_capacity(self.state.len() * 96);
+        for (k, f) in &self.state {
+            facts.push_str(k);
+            facts.push('\t');
+            facts.push_str(f);
+            facts.push('\n');
+        }
+        let keys = self.state.len() as i64;
+        self.insert
+            .execute(params![pos.0, pos.1, self.rows_before, keys, facts])
+            .ctx("storing a state snapshot")?;
+        self.threshold = SNAPSHOT_MIN_ROWS.max(keys);
+        Ok(())
+    }
 }
 
 /// Deletes the snapshots at or after `from` (their positions are about to be refolded).
