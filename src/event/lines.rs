@@ -86,19 +86,39 @@ pub fn with_parsed_lines<R, T>(
 where
     R: BufRead + Send,
 {
+    // The reader goes to the parsing thread; if no thread can be started, back to this one.
+    let reader = std::sync::Mutex::new(Some(reader));
+    let take = || reader.lock().ok().and_then(|mut r| r.take());
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<Vec<Parsed>>(IN_FLIGHT);
-        let parser = s.spawn(move || {
-            let mut lines = JsonLines::new(reader);
-            loop {
-                let chunk: Vec<Parsed> = lines.by_ref().take(CHUNK).collect();
-                // A closed channel means the consumer has stopped: so does the parser.
-                if chunk.is_empty() || tx.send(chunk).is_err() {
-                    break;
+        let parser = std::thread::Builder::new()
+            .name("iofs-parse".into())
+            .spawn_scoped(s, move || {
+                let mut lines = JsonLines::new(take()?);
+                loop {
+                    let chunk: Vec<Parsed> = lines.by_ref().take(CHUNK).collect();
+                    // A closed channel means the consumer has stopped: so does the parser.
+                    if chunk.is_empty() || tx.send(chunk).is_err() {
+                        break;
+                    }
                 }
-            }
-            lines.failed()
-        });
+                lines.failed()
+            });
+        let Ok(parser) = parser else {
+            // No second thread to be had: parse on this one.
+            let Some(reader) = take() else {
+                let none: &mut dyn Iterator<Item = Parsed> = &mut std::iter::empty();
+                return (
+                    consume(none),
+                    Some(io::Error::other(
+                        "the input was lost when no parsing thread could start",
+                    )),
+                );
+            };
+            let mut lines = JsonLines::new(reader);
+            let out = consume(&mut lines);
+            return (out, lines.failed());
+        };
         let out = {
             let mut events = rx.iter().flatten();
             consume(&mut events)

@@ -433,54 +433,71 @@ impl Ledger {
         let mut rows = st
             .query(params![horizon, max_seq as i64])
             .ctx("reading the log")?;
+        // Parses a chunk's bodies and runs `f` on each event.
+        let f = std::sync::Mutex::new(&mut f);
+        let fold = |chunk: Chunk| -> Result<(), StoreError> {
+            let mut f = f.lock().map_err(|_| StoreError::Corrupt {
+                seq: 0,
+                why: "the replay stopped on an earlier failure".into(),
+            })?;
+            let mut start = 0;
+            for &(rday, seq, end) in &chunk.rows {
+                let body = chunk.text.get(start..end).unwrap_or_default();
+                start = end;
+                let event =
+                    Event::from_json(body).map_err(|why| StoreError::Corrupt { seq, why })?;
+                (*f)(rday, seq, event)?;
+            }
+            Ok(())
+        };
+        let new_chunk = || Chunk {
+            text: String::with_capacity(PARSE_CHUNK * 512),
+            rows: Vec::with_capacity(PARSE_CHUNK),
+        };
+        // Reads the rows into chunks and hands each full one to `send`, which says whether to go
+        // on (a worker that stopped on an error hangs up; `join` returns its error).
+        let mut read = |send: &mut dyn FnMut(Chunk) -> Result<bool, StoreError>| {
+            let mut chunk = new_chunk();
+            while let Some(r) = rows.next().ctx("reading the log")? {
+                let rday: i64 = r.get(0).ctx("reading the log")?;
+                let ord = r.get::<_, i64>(1).ctx("reading the log")? as u64;
+                let seq = r.get::<_, i64>(2).ctx("reading the log")? as u64;
+                if !overrides.is_active(ord, seq) {
+                    continue;
+                }
+                let body = r.get_ref(3).ctx("reading the log")?;
+                let body = body.as_str().map_err(|e| StoreError::Corrupt {
+                    seq,
+                    why: format!("the stored body is not UTF-8 text: {e}"),
+                })?;
+                chunk.text.push_str(body);
+                chunk.rows.push((rday, seq, chunk.text.len()));
+                if chunk.rows.len() == PARSE_CHUNK
+                    && !send(std::mem::replace(&mut chunk, new_chunk()))?
+                {
+                    return Ok(());
+                }
+            }
+            if !chunk.rows.is_empty() {
+                send(chunk)?;
+            }
+            Ok::<(), StoreError>(())
+        };
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(PARSE_AHEAD);
-            let worker = scope.spawn(move || -> Result<(), StoreError> {
-                for chunk in rx {
-                    let mut start = 0;
-                    for &(rday, seq, end) in &chunk.rows {
-                        let body = chunk.text.get(start..end).unwrap_or_default();
-                        start = end;
-                        let event = Event::from_json(body)
-                            .map_err(|why| StoreError::Corrupt { seq, why })?;
-                        f(rday, seq, event)?;
+            let worker = std::thread::Builder::new()
+                .name("iofs-replay".into())
+                .spawn_scoped(scope, || -> Result<(), StoreError> {
+                    for chunk in rx {
+                        fold(chunk)?;
                     }
-                }
-                Ok(())
-            });
-            let new_chunk = || Chunk {
-                text: String::with_capacity(PARSE_CHUNK * 512),
-                rows: Vec::with_capacity(PARSE_CHUNK),
+                    Ok(())
+                });
+            let Ok(worker) = worker else {
+                // No second thread to be had: parse and fold on this one.
+                return read(&mut |chunk| fold(chunk).map(|()| true));
             };
-            let mut chunk = new_chunk();
-            let read = || -> Result<(), StoreError> {
-                while let Some(r) = rows.next().ctx("reading the log")? {
-                    let rday: i64 = r.get(0).ctx("reading the log")?;
-                    let ord = r.get::<_, i64>(1).ctx("reading the log")? as u64;
-                    let seq = r.get::<_, i64>(2).ctx("reading the log")? as u64;
-                    if !overrides.is_active(ord, seq) {
-                        continue;
-                    }
-                    let body = r.get_ref(3).ctx("reading the log")?;
-                    let body = body.as_str().map_err(|e| StoreError::Corrupt {
-                        seq,
-                        why: format!("the stored body is not UTF-8 text: {e}"),
-                    })?;
-                    chunk.text.push_str(body);
-                    chunk.rows.push((rday, seq, chunk.text.len()));
-                    if chunk.rows.len() == PARSE_CHUNK {
-                        // The worker hung up: it stopped on an error, which `join` returns.
-                        if tx.send(std::mem::replace(&mut chunk, new_chunk())).is_err() {
-                            return Ok(());
-                        }
-                    }
-                }
-                if !chunk.rows.is_empty() {
-                    let _ = tx.send(chunk);
-                }
-                Ok(())
-            };
-            let read = read();
+            let read = read(&mut |chunk| Ok(tx.send(chunk).is_ok()));
             drop(tx);
             let parsed = worker.join().unwrap_or_else(|_| {
                 Err(StoreError::Corrupt {
