@@ -383,7 +383,9 @@ impl Fact {
                 vacated_reason,
                 previous,
             },
-            "count" if since.is_none() && seq.is_none() && plain => Fact::Count { value: value? },
+            "count" if since.is_none() && seq.is_none() && no_office && ordinal.is_none() => {
+                Fact::Count { value: value? }
+            }
             _ => return None,
         })
     }

@@ -537,7 +537,7 @@ fn user_version(db: &Path) -> i64 {
 }
 
 #[test]
-fn a_ledger_of_an_older_schema_is_refused_read_only_and_upgraded_whole_by_a_writer() {
+fn a_ledger_of_an_older_schema_refuses_state_until_a_writer_upgrades_it_whole() {
     let dir = tempfile::tempdir().unwrap();
     let db = init(dir.path(), "l.db", false);
     let days = ["2016-06-30", "2019-01-01", "2024-12-31"];
@@ -558,6 +558,27 @@ fn a_ledger_of_an_older_schema_is_refused_read_only_and_upgraded_whole_by_a_writ
         bytes,
         "a refused read changed the file"
     );
+    // Its log stays readable, and `verify` checks the chain as it is, says the read models are
+    // not this version's to compare, and does not upgrade the file behind the user's back.
+    let log = ok(&db, &["log", "--json"], b"");
+    assert!(
+        log.lines().count() > 100,
+        "the log of an older file is readable"
+    );
+    ok(&db, &["export"], b"");
+    let v = run(&db, &["verify"], b"");
+    let said = format!("{}{}", text(&v.stdout), text(&v.stderr));
+    assert_eq!(v.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("not checked") && said.contains("older") && !said.contains("hash"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "verify changed an older file"
+    );
+    assert_eq!(user_version(&db), 1);
     // `rebuild` upgrades it; every answer is as before and the file verifies.
     ok(&db, &["rebuild"], b"");
     assert!(user_version(&db) >= 2);
@@ -580,6 +601,37 @@ fn a_ledger_of_an_older_schema_is_refused_read_only_and_upgraded_whole_by_a_writ
         assert_eq!(now["members"], was["members"], "at {d}");
     }
     ok(&db, &["verify"], b"");
+}
+
+/// An older file whose log no longer replays (a damaged body) cannot be upgraded; it must still
+/// open, and `verify` must name the damaged seq rather than send the user in a circle.
+#[test]
+fn an_older_file_whose_log_does_not_replay_still_opens_and_verify_names_the_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = init(dir.path(), "l.db", false);
+    downgrade_to_version_1(&db);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER events_append_only_update;
+         UPDATE events SET body = '{garbage' WHERE seq = 5;",
+    )
+    .unwrap();
+    drop(c);
+    let err = fails(&db, &["rebuild"], b"");
+    assert!(err.contains('5'), "{err}");
+    assert_eq!(
+        user_version(&db),
+        1,
+        "a failed upgrade left the old version whole"
+    );
+    let v = run(&db, &["verify"], b"");
+    let said = format!("{}{}", text(&v.stdout), text(&v.stderr));
+    assert_eq!(v.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("seq 5"),
+        "verify does not name the damaged seq: {said}"
+    );
+    ok(&db, &["head"], b"");
 }
 
 #[test]

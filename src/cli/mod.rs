@@ -318,8 +318,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 })
                 .transpose()?;
             // Verification writes nothing; it opens read-write only to re-derive the read
-            // models in a transaction it rolls back (a read-only file is checked on a copy).
-            let opened = Ledger::open(&path, Access::ReadWrite).or_else(|e| match e {
+            // models in a transaction it rolls back (a read-only file is checked on a copy),
+            // and never upgrades a file of an older schema: it checks what the file holds.
+            let opened = Ledger::open(&path, Access::Inspect).or_else(|e| match e {
                 StoreError::NotALedger { .. } | StoreError::Sqlite { .. } => {
                     Ledger::open(&path, Access::ReadOnly)
                 }

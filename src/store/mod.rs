@@ -67,8 +67,8 @@ pub enum StoreError {
         /// Ours.
         supported: i64,
     },
-    /// The file was written by an older version and was opened read-only, so it cannot be
-    /// upgraded now.
+    /// The file was written by an older version and was not opened for writing, so it has not
+    /// been upgraded; what needs the newer read models is refused.
     #[error("{path} has schema version {found}, older than this build's {supported}; upgrade it in place with `iofs-ledger --db {path} rebuild` (the log is kept as it is, the read models are rebuilt), then ask again (the file was left untouched)", path = path.display())]
     OlderSchema {
         /// The file.
@@ -180,14 +180,20 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Access {
     /// Queries only.
     ReadOnly,
-    /// Appends too.
+    /// Appends too (a file of an older schema is upgraded on opening).
     ReadWrite,
+    /// Read-write for a transaction that is rolled back (verification), never upgrading an
+    /// older schema: what an old file holds is checked as it is.
+    Inspect,
 }
 
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
     busy_timeout: Duration,
+    /// The file's schema version (older ones answer what their tables can; see
+    /// [`Ledger::require_current`]).
+    version: i64,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -289,16 +295,9 @@ impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
         let version = inspect(path)?;
-        if access == Access::ReadOnly && version < schema::SCHEMA_VERSION {
-            return Err(StoreError::OlderSchema {
-                path: path.to_path_buf(),
-                found: version,
-                supported: schema::SCHEMA_VERSION,
-            });
-        }
         let flags = match access {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
-            Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            Access::ReadWrite | Access::Inspect => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn =
             Connection::open_with_flags(path, flags).map_err(|e| StoreError::NotALedger {
@@ -308,12 +307,27 @@ impl Ledger {
         let mut l = Ledger {
             conn,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            version,
         };
         l.configure()?;
         if access == Access::ReadWrite {
             l.migrate()?;
+            l.version = schema::SCHEMA_VERSION;
         }
         Ok(l)
+    }
+
+    /// Refuses, naming the upgrade, what needs read models newer than the file's schema (an
+    /// older file still gives its log, head, history and verification of its chain).
+    pub(crate) fn require_current(&self) -> Result<(), StoreError> {
+        if self.version >= schema::SCHEMA_VERSION {
+            return Ok(());
+        }
+        Err(StoreError::OlderSchema {
+            path: self.conn.path().map(PathBuf::from).unwrap_or_default(),
+            found: self.version,
+            supported: schema::SCHEMA_VERSION,
+        })
     }
 
     /// A new ledger in memory (for answers from the built-in history and for tests).
@@ -322,6 +336,7 @@ impl Ledger {
         let mut l = Ledger {
             conn,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            version: schema::SCHEMA_VERSION,
         };
         l.conn
             .execute_batch(&format!(
@@ -365,6 +380,7 @@ impl Ledger {
             let mut l = Ledger {
                 conn,
                 busy_timeout: DEFAULT_BUSY_TIMEOUT,
+                version: schema::SCHEMA_VERSION,
             };
             l.conn
                 .execute_batch(&format!(
@@ -541,6 +557,7 @@ impl Ledger {
     /// compares the result with what is stored. On a read-only file the comparison runs on a
     /// scratch copy in the temporary directory. Changes nothing.
     pub fn compare_read_models(&mut self) -> Result<ReadModelCheck, StoreError> {
+        self.require_current()?;
         if self
             .conn
             .is_readonly(rusqlite::MAIN_DB)

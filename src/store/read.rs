@@ -307,6 +307,7 @@ impl Ledger {
     /// `day` and the facts changed between it and `day` (see `store::snapshots`), so the cost
     /// is one seek plus at most a snapshot interval of rows, whatever the log's length.
     pub fn facts_at(&self, day: Day) -> Result<crate::projection::StateFacts, StoreError> {
+        self.require_current()?;
         Ok(super::snapshots::facts_at(&self.conn, day, || Ok(()))?.0)
     }
 
@@ -316,6 +317,7 @@ impl Ledger {
         &self,
         day: Day,
     ) -> Result<(crate::projection::StateFacts, Vec<Pending>), StoreError> {
+        self.require_current()?;
         super::snapshots::facts_at(&self.conn, day, || self.uncertain_at(day))
     }
 
@@ -335,6 +337,7 @@ impl Ledger {
     /// The live state-changing events whose date window contains `day` but ends after it:
     /// they may have happened by `day`, but are not counted yet. In replay order.
     pub fn uncertain_at(&self, day: Day) -> Result<Vec<Pending>, StoreError> {
+        self.require_current()?;
         let d = day.0 as i64;
         let lo = d - self.max_window()?;
         let mut st = self
