@@ -876,7 +876,7 @@ pub struct PartyFacts {
 }
 
 /// Every key's fact at one point, arranged the way a state answer reads them: the read models
-/// (`Ledger::facts_at`) and an in-memory fold ([`StateFacts::of`]) both give one.
+/// (`Ledger::state_at`) and an in-memory fold ([`StateFacts::of`]) both give one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StateFacts {
     /// Each party with any `member:`, `ratified:` or `observer:` fact, in party order.

@@ -6,7 +6,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Ctx, Ledger, StoreError};
-use crate::date::{Day, EventDate};
+use crate::date::Day;
 use crate::event::Event;
 use crate::party::Party;
 use crate::projection::{Fact, Key, Pending, Projection};
@@ -303,16 +303,11 @@ impl Ledger {
         f.map(|f| decode_fact(&f, || key.encode())).transpose()
     }
 
-    /// Every key's fact at `day`, from the read models: the last state snapshot at or before
-    /// `day` and the facts changed between it and `day` (see `store::snapshots`), so the cost
-    /// is one seek plus at most a snapshot interval of rows, whatever the log's length.
-    pub fn facts_at(&self, day: Day) -> Result<crate::projection::StateFacts, StoreError> {
-        self.require_current()?;
-        Ok(super::snapshots::facts_at(&self.conn, day, || Ok(()))?.0)
-    }
-
-    /// [`Ledger::facts_at`] and [`Ledger::uncertain_at`] together: the snapshot is decoded on a
-    /// second thread while this one reads the rest.
+    /// Every key's fact at `day` and the pending events ([`Ledger::uncertain_at`]), from the
+    /// read models: the last state snapshot at or before `day` and the facts changed since (see
+    /// `store::snapshots`), so the cost is one seek plus at most a snapshot interval of rows,
+    /// whatever the log's length. The snapshot is decoded on a second thread while this one
+    /// reads the rest.
     pub fn state_at(
         &self,
         day: Day,
@@ -363,17 +358,8 @@ impl Ledger {
                 None => None,
             };
             let date: String = r.get(3).ctx("reading uncertain events")?;
-            // A point date is a plain JSON string: parse it without the JSON reader.
-            let plain = date
-                .strip_prefix('"')
-                .and_then(|d| d.strip_suffix('"'))
-                .filter(|d| !d.contains(['"', '\\']));
-            let date = match plain {
-                Some(d) => EventDate::parse(d).map_err(|e| bad(format!("has a bad date: {e}")))?,
-                None => {
-                    serde_json::from_str(&date).map_err(|e| bad(format!("has a bad date: {e}")))?
-                }
-            };
+            let date =
+                serde_json::from_str(&date).map_err(|e| bad(format!("has a bad date: {e}")))?;
             out.push(Pending {
                 seq,
                 kind,

@@ -183,9 +183,9 @@ pub(crate) fn invalidate(tx: &Connection, from: Pos) -> Result<(), StoreError> {
 }
 
 /// Every key's fact at `day` from the read models: the last snapshot at or before `day`, and the
-/// facts changed after it up to `day` (each key keeps its latest), merged in key order so that
-/// each key's fact is decoded once. The cost is one seek, at most a snapshot interval of rows,
-/// and one decode per key, whatever the log's length.
+/// facts changed after it up to `day` (each key keeps its latest), each put in place of the
+/// snapshot's. The cost is one seek, at most a snapshot interval of rows, and about one decode
+/// per key, whatever the log's length.
 ///
 /// The snapshot is decoded on a helper thread while this thread reads the changed facts and runs
 /// `meanwhile` (the rest of a query's reads); without a helper thread it is decoded here.
@@ -209,10 +209,11 @@ pub(crate) fn facts_at<T>(
     };
     // The helper decodes the first part of the snapshot; this thread, once its reads are done,
     // the rest (a fixed share that about balances the two on a 2-core machine).
+    let share = text.len() * HELPER_SHARE / 100;
     let split = text
-        .get(text.len() * HELPER_SHARE / 100..)
+        .get(share..)
         .and_then(|t| t.find('\n'))
-        .map_or(text.len(), |i| text.len() * HELPER_SHARE / 100 + i + 1);
+        .map_or(text.len(), |i| share + i + 1);
     let (first, rest) = text.split_at(split);
     let (base, changed, other) = std::thread::scope(|s| {
         let helper = std::thread::Builder::new()
@@ -234,27 +235,38 @@ pub(crate) fn facts_at<T>(
         let (changed, other) = read?;
         Ok::<_, StoreError>((base, changed, other))
     })?;
-    let base = base.finish()?;
-    let mut facts = base;
+    let mut facts = base.finish()?;
     for (k, f) in changed.latest() {
         put_changed(&mut facts, k, f)?;
     }
     Ok((facts, other))
 }
 
+/// Where a stored key's fact goes: a party's list (0 member, 1 ratified, 2 observer), or the
+/// other keys.
+enum Route<'k> {
+    Party(usize, &'k str),
+    Other(Key),
+}
+
+fn route(k: &str) -> Result<Route<'_>, StoreError> {
+    let unknown = || corrupt(format!("the read models hold an unknown key `{k}`"));
+    let (kind, code) = cut(k, b':').ok_or_else(unknown)?;
+    Ok(match kind {
+        "member" => Route::Party(0, code),
+        "ratified" => Route::Party(1, code),
+        "observer" => Route::Party(2, code),
+        _ => Route::Other(Key::decode(k).ok_or_else(unknown)?),
+    })
+}
+
 /// Puts the fact `f` of the key `k` into `facts` (its parties in code order).
 fn put_changed(facts: &mut StateFacts, k: &str, f: &str) -> Result<(), StoreError> {
     let fact = super::read::decode_fact(f, || k.to_string())?;
-    let unknown = || corrupt(format!("the read models hold an unknown key `{k}`"));
-    let (kind, code) = cut(k, b':').ok_or_else(unknown)?;
-    let i = match kind {
-        "member" => 0,
-        "ratified" => 1,
-        "observer" => 2,
-        _ => {
-            facts
-                .others
-                .insert(Key::decode(k).ok_or_else(unknown)?, fact);
+    let (i, code) = match route(k)? {
+        Route::Party(i, code) => (i, code),
+        Route::Other(key) => {
+            facts.others.insert(key, fact);
             return Ok(());
         }
     };
@@ -340,9 +352,8 @@ impl Changed {
 /// Facts gathered in key order and arranged per party.
 #[derive(Default)]
 struct Arranged<'a> {
-    member: Vec<(&'a str, Fact)>,
-    ratified: Vec<(&'a str, Fact)>,
-    observer: Vec<(&'a str, Fact)>,
+    /// Member, ratified and observer facts, each list in party code order.
+    lists: [Vec<(&'a str, Fact)>; 3],
     others: std::collections::HashMap<Key, Fact>,
 }
 
@@ -352,9 +363,9 @@ const HELPER_SHARE: usize = 65;
 impl<'a> Arranged<'a> {
     /// Appends `later`, whose keys all come after these.
     fn extend(&mut self, later: Arranged<'a>) {
-        self.member.extend(later.member);
-        self.ratified.extend(later.ratified);
-        self.observer.extend(later.observer);
+        for (list, more) in self.lists.iter_mut().zip(later.lists) {
+            list.extend(more);
+        }
         self.others.extend(later.others);
     }
 
@@ -370,27 +381,19 @@ impl<'a> Arranged<'a> {
 
     fn put(&mut self, k: &'a str, f: &str) -> Result<(), StoreError> {
         let fact = super::read::decode_fact(f, || k.to_string())?;
-        let unknown = || corrupt(format!("the read models hold an unknown key `{k}`"));
-        let (kind, code) = cut(k, b':').ok_or_else(unknown)?;
-        let list = match kind {
-            "member" => &mut self.member,
-            "ratified" => &mut self.ratified,
-            "observer" => &mut self.observer,
-            _ => {
-                self.others
-                    .insert(Key::decode(k).ok_or_else(unknown)?, fact);
-                return Ok(());
+        match route(k)? {
+            Route::Party(i, code) => self.lists[i].push((code, fact)),
+            Route::Other(key) => {
+                self.others.insert(key, fact);
             }
-        };
-        list.push((code, fact));
+        }
         Ok(())
     }
 
     /// Joins the three per-party lists (each in code order) into one entry per party.
     fn finish(self) -> Result<StateFacts, StoreError> {
-        let mut parties = Vec::with_capacity(self.member.len().max(self.ratified.len()));
-        let mut lists =
-            [self.member, self.ratified, self.observer].map(|l| l.into_iter().peekable());
+        let mut parties = Vec::with_capacity(self.lists[0].len().max(self.lists[1].len()));
+        let mut lists = self.lists.map(|l| l.into_iter().peekable());
         loop {
             let next = lists
                 .iter_mut()
