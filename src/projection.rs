@@ -780,6 +780,32 @@ impl Projection {
     }
 }
 
+/// The `type` of every event kind that never changes the state: [`affects_state`] is false for
+/// it, and it is not a retraction or a correction (which can undo or replace one that does).
+/// A fold that answers only the state passes over their bodies unparsed
+/// ([`canonical_type_never_affects_state`]); a unit test holds this list to [`affects_state`].
+pub const STATELESS_TYPES: [&str; 6] = [
+    "meeting_held",
+    "claim",
+    "document_adopted",
+    "proposal_made",
+    "programme_established",
+    "agreement_signed",
+];
+
+/// Whether a stored body is of a type in [`STATELESS_TYPES`], judged by its opening alone: a
+/// canonical body (what the store holds) starts `{"type":"<type>",`. False for anything that
+/// does not start so; such a body is parsed in full, as every body was before.
+pub fn canonical_type_never_affects_state(body: &str) -> bool {
+    let Some(rest) = body.strip_prefix(r#"{"type":""#) else {
+        return false;
+    };
+    STATELESS_TYPES.iter().any(|t| {
+        rest.strip_prefix(t)
+            .is_some_and(|after| after.starts_with("\",") || after.starts_with("\"}"))
+    })
+}
+
 /// Whether an event changes the state answered by `state` (and so can make it uncertain).
 pub fn affects_state(kind: &Kind) -> bool {
     matches!(
@@ -936,6 +962,45 @@ mod tests {
 
     fn count(p: &Projection, c: Counter) -> u64 {
         p.count(c)
+    }
+
+    #[test]
+    fn the_stateless_types_are_exactly_the_world_events_that_never_change_the_state() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut all: Vec<Event> = crate::synth::events(4000, 5).collect();
+        all.extend(events(&[
+            r#""type":"retraction","retracts":1,"reason":"misread""#,
+            r#""type":"correction","corrects":1,"replacement":{"type":"meeting_held","organ":"general_assembly","date":"2013","source":{"document":"t","quote":"q"}},"reason":"misread""#,
+        ]));
+        for ev in &all {
+            let stateless = !affects_state(&ev.kind) && !ev.kind.is_record_event();
+            let body = ev.canonical_json();
+            assert_eq!(
+                canonical_type_never_affects_state(&body),
+                stateless,
+                "{body}"
+            );
+            assert_eq!(
+                STATELESS_TYPES.contains(&ev.kind.type_name()),
+                stateless,
+                "{body}"
+            );
+            seen.insert(ev.kind.type_name());
+        }
+        for t in STATELESS_TYPES {
+            assert!(seen.contains(t), "no `{t}` event was checked");
+        }
+        assert!(seen.contains("retraction") && seen.contains("correction"));
+        // Only a canonical opening counts; anything else is parsed in full.
+        for body in [
+            r#"{"date":"2013","type":"meeting_held"}"#,
+            r#"{"type":"meeting_helds","date":"2013"}"#,
+            r#"{"type": "claim","date":"2013"}"#,
+            r#"{"type":"claim"#,
+            "",
+        ] {
+            assert!(!canonical_type_never_affects_state(body), "{body}");
+        }
     }
 
     #[test]

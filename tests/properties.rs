@@ -26,6 +26,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Duration, NaiveDate};
 use iofs_ledger::audit;
 use iofs_ledger::event::{parse_batch, parse_line, Event, Location, ParseError};
+use iofs_ledger::projection::STATELESS_TYPES;
 use iofs_ledger::query::{self, State};
 use iofs_ledger::store::{AppendOptions, Ledger, StoreError};
 use proptest::prelude::*;
@@ -1352,8 +1353,9 @@ proptest! {
     #![proptest_config(config(6))]
 
     /// However a long history is appended (in batches of any size, then a retraction of an
-    /// early event and a back-dated signature, each refolding the log from an early position
-    /// and so dropping and retaking the snapshots after it), the state the read models give at
+    /// early event, a back-dated signature and a correction turning a meeting or claim into a
+    /// signature, each refolding the log from an early position and so dropping and retaking
+    /// the snapshots after it), the state the read models give at
     /// any day (a snapshot plus the facts changed since) equals a full replay's, and `verify`
     /// finds the snapshots equal to those a rebuild derives.
     #[test]
@@ -1362,6 +1364,7 @@ proptest! {
         batches in prop::collection::vec(1usize..700, 1..8),
         days in prop::collection::vec(0i64..46_000, 6),
         retract in 1u64..2500,
+        correct in 0usize..2000,
     ) {
         let events: Vec<Event> = iofs_ledger::synth::events(2500, seed).collect();
         let mut l = Ledger::in_memory().unwrap();
@@ -1391,6 +1394,23 @@ proptest! {
         let late = json!({"type": "statute_signed", "party": "unidentified:late-signer",
             "date": "1900-02", "source": source()}).to_string();
         l.append(parse_batch(&late).unwrap().into_iter().map(Ok), AppendOptions::default()).unwrap();
+        // A correction that turns a meeting, claim or the like (which a state fold passes over
+        // unread) into a signature: the fold must read the correction.
+        let stateless = events
+            .iter()
+            .enumerate()
+            .skip(correct)
+            .find(|(i, e)| {
+                STATELESS_TYPES.contains(&e.kind.type_name()) && *i as u64 + 1 != retract
+            });
+        prop_assert!(stateless.is_some(), "a 2500-event history has meetings and claims");
+        if let Some((i, e)) = stateless {
+            let correction = json!({"type": "correction", "corrects": i + 1, "reason": "test",
+                "replacement": {"type": "statute_signed", "party": "unidentified:corrected-signer",
+                    "date": serde_json::to_value(e.date).unwrap(), "source": source()},
+                "source": source()}).to_string();
+            l.append(parse_batch(&correction).unwrap().into_iter().map(Ok), AppendOptions::default()).unwrap();
+        }
         let first = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
         for d in days {
             let day = iofs_ledger::date::Day::from_naive(first + Duration::days(d));

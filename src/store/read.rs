@@ -9,7 +9,7 @@ use super::{Ctx, Ledger, StoreError};
 use crate::date::Day;
 use crate::event::Event;
 use crate::party::Party;
-use crate::projection::{Fact, Key, Pending, Projection};
+use crate::projection::{canonical_type_never_affects_state, Fact, Key, Pending, Projection};
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -396,14 +396,18 @@ impl Ledger {
 
     /// Calls `f(day, seq, event)` for each live event (not retracted, not superseded by a
     /// correction) recorded up to `max_seq` whose replay day is at most `horizon`, in replay
-    /// order.
+    /// order, that can change the state: a body of a type in
+    /// [`STATELESS_TYPES`](crate::projection::STATELESS_TYPES) (a meeting, claim, document...)
+    /// is passed over unparsed, judged by its canonical opening. Both callers fold the state,
+    /// which such events never change; three quarters of a synthetic log are of them. A damaged
+    /// body that still opens so is not noticed here; `verify` checks every body's hash.
     ///
     /// This thread reads the rows (SQLite's connection stays on it) and hands their bodies, a
     /// chunk of [`PARSE_CHUNK`] in one buffer at a time, to a second thread that parses them
     /// and runs `f`: parsing is most of a replay's work, and an event is then allocated and
     /// freed on the same thread. At most [`PARSE_AHEAD`] chunks wait, so memory stays bounded;
     /// an error from `f` or from a body stops both threads.
-    fn for_each_live(
+    fn for_each_live_state_event(
         &self,
         max_seq: u64,
         horizon: i64,
@@ -459,6 +463,10 @@ impl Ledger {
                     seq,
                     why: format!("the stored body is not UTF-8 text: {e}"),
                 })?;
+                if canonical_type_never_affects_state(body) {
+                    // A meeting, claim, document...: nothing `f` folds (see the doc above).
+                    continue;
+                }
                 chunk.text.push_str(body);
                 chunk.rows.push((rday, seq, chunk.text.len()));
                 if chunk.rows.len() == PARSE_CHUNK
@@ -509,7 +517,7 @@ impl Ledger {
         let horizon = day.0 as i64 + self.max_window()?;
         let mut proj = Projection::new();
         let mut uncertain = Vec::new();
-        self.for_each_live(max_seq, horizon, |rday, seq, event| {
+        self.for_each_live_state_event(max_seq, horizon, |rday, seq, event| {
             let Some(world) = event.world_event() else {
                 return Ok(());
             };
@@ -533,7 +541,7 @@ impl Ledger {
     ) -> Result<Vec<(Day, Fact)>, StoreError> {
         let mut proj = Projection::new();
         let mut out = Vec::new();
-        self.for_each_live(max_seq, i64::MAX, |rday, seq, event| {
+        self.for_each_live_state_event(max_seq, i64::MAX, |rday, seq, event| {
             let Some(world) = event.world_event() else {
                 return Ok(());
             };
