@@ -827,6 +827,64 @@ impl<'de> Visitor<'de> for StrictValue {
     }
 }
 
+/// A parsed event with its canonical JSON (what the store hashes and keeps), serialized once
+/// by [`Prepared::new`], on whichever thread made it: an append that reads its input on a second
+/// thread ([`lines::with_parsed_lines`]) has it serialized there. The body can only come from
+/// the event itself, so it always matches it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// Where the event came from.
+    pub location: Location,
+    event: Event,
+    body: String,
+}
+
+impl Prepared {
+    /// `event`, from `location`, with its canonical JSON.
+    pub fn new(location: Location, event: Event) -> Prepared {
+        let body = event.canonical_json();
+        Prepared {
+            location,
+            event,
+            body,
+        }
+    }
+
+    /// The event.
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// The event's canonical JSON ([`Event::canonical_json`]).
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The location, event and body, taken apart.
+    pub fn into_parts(self) -> (Location, Event, String) {
+        (self.location, self.event, self.body)
+    }
+}
+
+/// What an append takes for each input item: a parsed event (serialized on the way in) or an
+/// already [`Prepared`] one, or the error that made an input item no event.
+pub trait IntoPrepared {
+    /// The item as a prepared event, or its parse error.
+    fn into_prepared(self) -> Result<Prepared, ParseError>;
+}
+
+impl IntoPrepared for Result<(Location, Event), ParseError> {
+    fn into_prepared(self) -> Result<Prepared, ParseError> {
+        self.map(|(location, event)| Prepared::new(location, event))
+    }
+}
+
+impl IntoPrepared for Result<Prepared, ParseError> {
+    fn into_prepared(self) -> Result<Prepared, ParseError> {
+        self
+    }
+}
+
 /// Parses JSON text refusing duplicate keys at any depth and trailing characters.
 pub fn parse_strict(text: &str) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);

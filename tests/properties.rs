@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveDate};
 use iofs_ledger::audit;
-use iofs_ledger::event::{parse_batch, parse_line, Event, Location, ParseError};
+use iofs_ledger::event::{parse_batch, parse_line, Event, Location, ParseError, Prepared};
 use iofs_ledger::projection::STATELESS_TYPES;
 use iofs_ledger::query::{self, State};
 use iofs_ledger::store::{AppendOptions, Ledger, StoreError};
@@ -1125,7 +1125,10 @@ fn feed(text: &str) -> Result<(), TestCaseError> {
         }
         Err(errors) => {
             prop_assert!(!errors.is_empty());
-            let r = l.append(errors.into_iter().map(Err), AppendOptions::default());
+            let r = l.append(
+                errors.into_iter().map(Err::<Prepared, _>),
+                AppendOptions::default(),
+            );
             prop_assert!(matches!(r, Err(StoreError::Refused(_))), "{:?}", r);
             prop_assert_eq!(l.head().unwrap().seq, 0);
         }
@@ -1258,7 +1261,7 @@ proptest! {
                 }
             }
             Err(errors) => {
-                let r = l.append(errors.into_iter().map(Err), AppendOptions::default());
+                let r = l.append(errors.into_iter().map(Err::<Prepared, _>), AppendOptions::default());
                 prop_assert!(matches!(r, Err(StoreError::Refused(_))));
                 prop_assert_eq!(&dump(&l), &before);
             }

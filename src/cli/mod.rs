@@ -12,7 +12,7 @@ use clap::Parser;
 
 use iofs_ledger::date::Day;
 use iofs_ledger::event::lines::with_parsed_lines;
-use iofs_ledger::event::parse_batch;
+use iofs_ledger::event::{parse_batch, Prepared};
 use iofs_ledger::history::BUILTIN_HISTORY;
 use iofs_ledger::party::Party;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
@@ -545,7 +545,7 @@ fn append_from(
             })?;
         return match parse_batch(&text) {
             Ok(events) => Ok(l.append(events.into_iter().map(Ok), opts)?),
-            Err(errors) => Ok(l.append(errors.into_iter().map(Err), opts)?),
+            Err(errors) => Ok(l.append(errors.into_iter().map(Err::<Prepared, _>), opts)?),
         };
     }
     // Lines are parsed on a second thread while this one validates and writes.

@@ -5,10 +5,13 @@
 use std::io::{self, BufRead};
 use std::sync::mpsc;
 
-use super::{parse_line, Event, Location, ParseError};
+use super::{parse_line, Event, IntoPrepared, Location, ParseError, Prepared};
 
 /// One parsed line: the event with where it came from, or why the line is not an event.
 pub type Parsed = Result<(Location, Event), ParseError>;
+
+/// One parsed line with its event already serialized to canonical JSON ([`Prepared`]).
+pub type Ready = Result<Prepared, ParseError>;
 
 /// Events parsed from a reader one line at a time; blank lines are skipped and lines are
 /// numbered from 1. A read error ends the iteration and is kept in [`JsonLines::failed`].
@@ -75,13 +78,14 @@ const CHUNK: usize = 256;
 /// Chunks in flight: the parser runs at most this far ahead of the consumer.
 const IN_FLIGHT: usize = 4;
 
-/// Runs `consume` over the events of `reader`, which a second thread reads and parses while
-/// `consume` works, in the same order as [`JsonLines`] yields them. Returns what `consume`
+/// Runs `consume` over the events of `reader`, which a second thread reads, parses and
+/// serializes to canonical JSON while `consume` works, in the same order as [`JsonLines`]
+/// yields them. Returns what `consume`
 /// returned and the read error that cut the input short, if any. If `consume` stops early, the
 /// parsing thread stops too; memory is bounded by a few chunks of lines.
 pub fn with_parsed_lines<R, T>(
     reader: R,
-    consume: impl FnOnce(&mut dyn Iterator<Item = Parsed>) -> T,
+    consume: impl FnOnce(&mut dyn Iterator<Item = Ready>) -> T,
 ) -> (T, Option<io::Error>)
 where
     R: BufRead + Send,
@@ -90,13 +94,17 @@ where
     let reader = std::sync::Mutex::new(Some(reader));
     let take = || reader.lock().ok().and_then(|mut r| r.take());
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<Vec<Parsed>>(IN_FLIGHT);
+        let (tx, rx) = mpsc::sync_channel::<Vec<Ready>>(IN_FLIGHT);
         let parser = std::thread::Builder::new()
             .name("iofs-parse".into())
             .spawn_scoped(s, move || {
                 let mut lines = JsonLines::new(take()?);
                 loop {
-                    let chunk: Vec<Parsed> = lines.by_ref().take(CHUNK).collect();
+                    let chunk: Vec<Ready> = lines
+                        .by_ref()
+                        .take(CHUNK)
+                        .map(IntoPrepared::into_prepared)
+                        .collect();
                     // A closed channel means the consumer has stopped: so does the parser.
                     if chunk.is_empty() || tx.send(chunk).is_err() {
                         break;
@@ -107,7 +115,7 @@ where
         let Ok(parser) = parser else {
             // No second thread to be had: parse on this one.
             let Some(reader) = take() else {
-                let none: &mut dyn Iterator<Item = Parsed> = &mut std::iter::empty();
+                let none: &mut dyn Iterator<Item = Ready> = &mut std::iter::empty();
                 return (
                     consume(none),
                     Some(io::Error::other(
@@ -116,7 +124,7 @@ where
                 );
             };
             let mut lines = JsonLines::new(reader);
-            let out = consume(&mut lines);
+            let out = consume(&mut lines.by_ref().map(IntoPrepared::into_prepared));
             return (out, lines.failed());
         };
         let out = {
@@ -154,7 +162,13 @@ mod tests {
             .map(|r| format!("{r:?}"))
             .collect();
         let (threaded, failed) = with_parsed_lines(text.as_bytes(), |it| {
-            it.map(|r| format!("{r:?}")).collect::<Vec<_>>()
+            it.map(|r| {
+                if let Ok(p) = &r {
+                    assert_eq!(p.body(), p.event().canonical_json());
+                }
+                format!("{:?}", r.map(|p| (p.location, p.event().clone())))
+            })
+            .collect::<Vec<_>>()
         });
         assert!(failed.is_none());
         assert_eq!(plain.len(), 604);

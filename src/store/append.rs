@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{Ctx, Ledger, Refusal, StoreError};
 use crate::chain::{event_hash, GENESIS};
 use crate::date::Day;
-use crate::event::{Event, Kind, Location, ParseError};
+use crate::event::{Event, IntoPrepared, Kind, Location};
 use crate::projection::{Fact, Key, Pending, Projection, Rule};
 use crate::store::read::load_overrides;
 
@@ -84,7 +84,8 @@ impl Ledger {
     /// ([`StoreError::Refused`]).
     pub fn append<I>(&mut self, input: I, opts: AppendOptions) -> Result<Appended, StoreError>
     where
-        I: IntoIterator<Item = Result<(Location, Event), ParseError>>,
+        I: IntoIterator,
+        I::Item: IntoPrepared,
     {
         let tx = self
             .conn
@@ -130,6 +131,8 @@ impl Ledger {
         let mut stream: Option<Folder> = None;
         let mut max_window: i64 = read_max_window(&tx)?;
         let mut seq = head;
+        // Parties already put in `parties` by this batch: a party named again needs no insert.
+        let mut known_parties: HashSet<String> = HashSet::new();
         {
             let mut insert_event = tx
                 .prepare_cached(
@@ -156,8 +159,8 @@ impl Ledger {
                     });
                     break;
                 }
-                let (loc, ev) = match item {
-                    Ok(x) => x,
+                let (loc, ev, body) = match item.into_prepared() {
+                    Ok(x) => x.into_parts(),
                     Err(e) => {
                         refusals.push(Refusal {
                             location: Some(e.location),
@@ -186,16 +189,16 @@ impl Ledger {
                     // Keep checking input for more problems, but store nothing more.
                     continue;
                 }
-                let body = ev.canonical_json();
                 let hash = event_hash(&prev_hash, seq, &recorded_at, &body);
                 let mut mark_party = |p: &str| {
                     insert_party
                         .execute(params![p, seq as i64])
                         .ctx("indexing parties")?;
-                    insert_known
-                        .execute([p])
-                        .ctx("indexing parties")
-                        .map(|_| ())
+                    if !known_parties.contains(p) {
+                        insert_known.execute([p]).ctx("indexing parties")?;
+                        known_parties.insert(p.to_string());
+                    }
+                    Ok::<(), StoreError>(())
                 };
                 match &ev.kind {
                     Kind::Retraction {
