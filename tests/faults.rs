@@ -512,6 +512,29 @@ fn a_ledger_with_a_newer_schema_version_is_refused_untouched() {
     refused_untouched(&db, &["newer", "schema version"]);
 }
 
+/// The schema version is read from the open database, not from the file's header: a newer
+/// version committed to the WAL but not yet checkpointed into the file is refused too, and the
+/// refusal does not checkpoint it either.
+#[test]
+fn a_newer_schema_version_still_only_in_the_wal_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = init(dir.path(), "l.db", false);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .unwrap();
+    c.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA user_version = 99;")
+        .unwrap();
+    drop(c);
+    let bytes = std::fs::read(&db).unwrap();
+    let in_header = i32::from_be_bytes([bytes[60], bytes[61], bytes[62], bytes[63]]);
+    assert!(in_header < 99, "the file's header already says {in_header}");
+    assert!(dir.path().join("l.db-wal").exists());
+    refused_untouched(&db, &["newer", "schema version"]);
+}
+
 /// Turns a current ledger file back into schema version 1 (before state snapshots): the
 /// tables and indexes that version had, its version number, and no snapshots.
 fn downgrade_to_version_1(db: &Path) {

@@ -209,8 +209,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Checks, without writing, that `path` is an iofs-ledger file this build can read.
-fn inspect(path: &Path) -> Result<i64, StoreError> {
+/// Checks, without opening it as a database (so without writing anything, not even a foreign
+/// file's hot journal rollback), that `path` is an SQLite file whose header carries
+/// iofs-ledger's `application_id`. Its schema version is read once it is open
+/// ([`Ledger::open`]), from the connection: a version committed but not yet checkpointed is
+/// only in the WAL, not in the file's header.
+fn inspect(path: &Path) -> Result<(), StoreError> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -228,38 +232,34 @@ fn inspect(path: &Path) -> Result<i64, StoreError> {
     if meta.len() == 0 {
         return Err(not("the file is empty"));
     }
-    let mut header = [0u8; 16];
+    // The database header: the magic string, and `PRAGMA application_id` at offset 68.
+    let mut header = [0u8; 100];
     let mut f = fs::File::open(path).map_err(io(path))?;
-    let n = f.read(&mut header).map_err(io(path))?;
-    if n < 16 || &header != b"SQLite format 3\0" {
+    let mut n = 0;
+    while n < header.len() {
+        match f.read(&mut header[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(path)(e)),
+        }
+    }
+    if n < 16 || &header[..16] != b"SQLite format 3\0" {
         return Err(not("not an SQLite database"));
     }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| not(&format!("SQLite cannot open it: {e}")))?;
-    let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
-    let app: i64 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| not(&format!("unreadable: {e}")))?;
+    if n < header.len() {
+        return Err(not("its SQLite header is cut short"));
+    }
+    let app = i64::from(i32::from_be_bytes([
+        header[68], header[69], header[70], header[71],
+    ]));
     if app != schema::APPLICATION_ID {
         return Err(not(&format!(
             "an SQLite database with application_id {app:#x}, not iofs-ledger's {:#x}",
             schema::APPLICATION_ID
         )));
     }
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| not(&format!("unreadable: {e}")))?;
-    if version > schema::SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema {
-            path: path.to_path_buf(),
-            found: version,
-            supported: schema::SCHEMA_VERSION,
-        });
-    }
-    Ok(version)
+    Ok(())
 }
 
 /// Removes the temporary files of `init`s of this ledger that were killed before they finished
@@ -294,7 +294,7 @@ fn remove_stale_builds(path: &Path, name: &str, cleanup: &dyn Fn(&Path)) {
 impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
-        let version = inspect(path)?;
+        inspect(path)?;
         let flags = match access {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite | Access::Inspect => OpenFlags::SQLITE_OPEN_READ_WRITE,
@@ -304,6 +304,26 @@ impl Ledger {
                 path: path.to_path_buf(),
                 why: format!("SQLite cannot open it for {access:?}: {e}"),
             })?;
+        let not = |why: String| StoreError::NotALedger {
+            path: path.to_path_buf(),
+            why,
+        };
+        let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| not(format!("unreadable: {e}")))?;
+        if version > schema::SCHEMA_VERSION {
+            // Leave it exactly as found: not even a checkpoint of its WAL when this closes.
+            let _ = conn.set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            );
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
         let mut l = Ledger {
             conn,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
