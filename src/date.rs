@@ -54,7 +54,11 @@ impl Day {
 
     /// The day as `YYYY-MM-DD` (what `Display` writes, without the formatter).
     pub fn text(self) -> String {
-        self.digits().iter().map(|&b| char::from(b)).collect()
+        let digits = self.digits();
+        let mut out = String::with_capacity(digits.len());
+        // Always ASCII: `put_digits` writes only '0'..='9'.
+        out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+        out
     }
 }
 
