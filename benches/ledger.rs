@@ -16,8 +16,9 @@
 //!   (`Ledger::append` of one event; a raw one-row `BEGIN IMMEDIATE … COMMIT` in WAL with
 //!   `synchronous = FULL`; and the whole CLI call `iofs-ledger --db F append one.jsonl`).
 //! * `replay/{rebuild,verify,fold,floor}/N`: `Ledger::rebuild` and `audit::verify` of the whole
-//!   log, and the in-memory fold of every event (`query::state_by_replay`, what `--known-at`
-//!   runs), against a raw scan of every body parsed by `serde_json`.
+//!   log, and the in-memory fold of the log (`query::state_by_replay`, what `--known-at` runs;
+//!   it reads every row and parses those that can change the state), against a raw scan of
+//!   every body parsed by `serde_json`.
 //! * `state/{query,floor,cli}/N`: `query::state` at days spread over the history, against one
 //!   raw index seek in `timeline`, and the CLI call `iofs-ledger --db F state --as-of D`.
 //! * `process/cli_version`: spawning `iofs-ledger --version` (the floor of any CLI call).
