@@ -80,9 +80,9 @@ const IN_FLIGHT: usize = 4;
 
 /// Runs `consume` over the events of `reader`, which a second thread reads, parses and
 /// serializes to canonical JSON while `consume` works, in the same order as [`JsonLines`]
-/// yields them. Returns what `consume`
-/// returned and the read error that cut the input short, if any. If `consume` stops early, the
-/// parsing thread stops too; memory is bounded by a few chunks of lines.
+/// yields them. Returns what `consume` returned and the read error that cut the input short, if
+/// any. If `consume` stops early, the parsing thread stops too; memory is bounded by a few
+/// chunks of lines.
 pub fn with_parsed_lines<R, T>(
     reader: R,
     consume: impl FnOnce(&mut dyn Iterator<Item = Ready>) -> T,
