@@ -507,20 +507,26 @@ fn verify_works_on_a_ledger_opened_read_only_and_changes_nothing() {
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
 
+/// A ledger file holding `n` synthetic events (seed `seed`), appended through the CLI.
+fn synthetic_ledger(n: usize, seed: u64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    cmd(&db).args(["init", "--empty"]).assert().success();
+    cmd(&db)
+        .arg("append")
+        .write_stdin(iofs_ledger::synth::jsonl(n, seed))
+        .assert()
+        .success();
+    (dir, db)
+}
+
 /// A `--known-at` answer replays the log on two threads (one reads rows, one parses and folds
 /// them, a chunk at a time). A damaged body in the middle of a long log must stop both with an
 /// error naming its seq, never hang or answer from half the log; the same answer without the
 /// damage must equal the read models' answer.
 #[test]
 fn a_known_at_replay_over_several_chunks_agrees_with_the_read_models_and_stops_at_a_damaged_body() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("l.db");
-    cmd(&db).args(["init", "--empty"]).assert().success();
-    cmd(&db)
-        .arg("append")
-        .write_stdin(iofs_ledger::synth::jsonl(3000, 7))
-        .assert()
-        .success();
+    let (_dir, db) = synthetic_ledger(3000, 7);
     let now = last_recorded_at(&db);
     for day in ["1950-06-30", iofs_ledger::synth::LAST_DAY] {
         let mut from_models = state(&db, day, None);
@@ -550,14 +556,7 @@ fn a_known_at_replay_over_several_chunks_agrees_with_the_read_models_and_stops_a
 /// answer wrongly, and `rebuild` mends both.
 #[test]
 fn a_tampered_state_snapshot_is_caught_and_rebuild_mends_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("l.db");
-    cmd(&db).args(["init", "--empty"]).assert().success();
-    cmd(&db)
-        .arg("append")
-        .write_stdin(iofs_ledger::synth::jsonl(3000, 11))
-        .assert()
-        .success();
+    let (_dir, db) = synthetic_ledger(3000, 11);
     let day = iofs_ledger::synth::LAST_DAY;
     let before = state(&db, day, None);
     // Swap one party's membership for a withdrawal in the last snapshot.
