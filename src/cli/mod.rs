@@ -238,7 +238,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let d = day(&as_of, "--as-of")?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let mut s = query::state(&l, d, k.as_deref())?;
+            let mut s = query::members(&l, d, k.as_deref())?;
             // Only what the membership answer depends on.
             s.uncertain
                 .retain(|u| matches!(u.kind.as_str(), "statute_signed" | "membership_withdrawn"));
