@@ -629,7 +629,10 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
 /// Every ratifier that has no recorded signature (it is neither a member nor withdrawn once
 /// every event counts): its signature is missing from the record. An unidentified ratifier is
 /// listed too: its signature cannot be told apart from the others'.
-fn incompleteness(ledger: &Ledger, known_at: Option<&str>) -> Result<Vec<Incompleteness>, StoreError> {
+fn incompleteness(
+    ledger: &Ledger,
+    known_at: Option<&str>,
+) -> Result<Vec<Incompleteness>, StoreError> {
     let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
         seq: 0,
         why: e.to_string(),

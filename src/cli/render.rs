@@ -47,7 +47,14 @@ fn member_lines(out: Out, parties: &[MemberEntry]) -> io::Result<()> {
         let sourced: Vec<String> = m
             .sourced_ordinals
             .iter()
-            .map(|o| format!("; {} signatory per {} (seq {})", nth(o.value), o.source, o.seq))
+            .map(|o| {
+                format!(
+                    "; {} signatory per {} (seq {})",
+                    nth(o.value),
+                    o.source,
+                    o.seq
+                )
+            })
             .collect();
         writeln!(
             out,
