@@ -127,9 +127,9 @@ fn a_row_inserted_out_of_chain_is_caught() {
     sql(&db, DROP_TRIGGERS);
     sql(
         &db,
-        r#"INSERT INTO events VALUES (135, '2030-01-01T00:00:00.000000Z', '{"type":"statute_signed","date":"2020","party":"OMN","source":{"document":"x","quote":"y"}}', '0000')"#,
+        r#"INSERT INTO events VALUES (143, '2030-01-01T00:00:00.000000Z', '{"type":"statute_signed","date":"2020","party":"OMN","source":{"document":"x","quote":"y"}}', '0000')"#,
     );
-    verify_fails_at(&db, 135);
+    verify_fails_at(&db, 143);
 }
 
 #[test]
@@ -314,10 +314,10 @@ fn known_at_answers_are_unchanged_by_later_retractions_and_corrections() {
     )
     .unwrap();
     assert!(
-        log.contains(&format!(r#""retracted_by":{}"#, 135)),
+        log.contains(&format!(r#""retracted_by":{}"#, 143)),
         "seq {sen} should be marked"
     );
-    assert!(log.contains(r#""corrected_by":[136]"#));
+    assert!(log.contains(r#""corrected_by":[144]"#));
 }
 
 #[test]
