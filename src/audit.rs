@@ -273,6 +273,9 @@ pub struct Diff {
     pub statute_in_force: Option<(bool, bool)>,
     /// The Director General at each day, when it changed.
     pub director_general: Option<(Option<String>, Option<String>)>,
+    /// At each day, the last Director General whose term had ended with no source for a
+    /// holdover (then the holder above is null: not known, rather than vacant).
+    pub director_general_term_ended: (Option<String>, Option<String>),
     /// The Executive Board at each day, when it changed.
     pub executive_board: Option<(query::BoardState, query::BoardState)>,
 }
@@ -312,12 +315,24 @@ pub fn diff(
         observers_ended: not_in_p(&a.observers.parties, &b.observers.parties),
         statute_in_force: (a.statute.in_force != b.statute.in_force)
             .then_some((a.statute.in_force, b.statute.in_force)),
-        director_general: (a.director_general.seq != b.director_general.seq).then(|| {
-            (
-                a.director_general.holder.clone(),
-                b.director_general.holder.clone(),
-            )
-        }),
+        director_general: (a.director_general.seq != b.director_general.seq
+            || a.director_general.holder != b.director_general.holder)
+            .then(|| {
+                (
+                    a.director_general.holder.clone(),
+                    b.director_general.holder.clone(),
+                )
+            }),
+        director_general_term_ended: (
+            a.director_general
+                .term_ended
+                .as_ref()
+                .map(|t| t.person.clone()),
+            b.director_general
+                .term_ended
+                .as_ref()
+                .map(|t| t.person.clone()),
+        ),
         executive_board: (a.executive_board.seq != b.executive_board.seq)
             .then(|| (a.executive_board.clone(), b.executive_board.clone())),
     })

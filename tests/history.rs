@@ -328,6 +328,17 @@ fn an_office_past_its_term_is_not_asserted_and_its_holder_is_listed_as_uncertain
         t[0]
     );
     assert!(t[1..].iter().all(|x| x.after_term.is_none()), "{t:?}");
+    // `diff` across the end of the term says the holder is not known, not vacant.
+    let day = |d: &str| Day::parse(d).unwrap();
+    let d = audit::diff(&l, day("2023-01-01"), day("2023-12-31"), None).unwrap();
+    assert_eq!(
+        d.director_general,
+        Some((Some("Yerlan Baidaulet".to_string()), None))
+    );
+    assert_eq!(
+        d.director_general_term_ended,
+        (None, Some("Yerlan Baidaulet".to_string()))
+    );
 }
 
 /// Issue item 7. 001: "Libya became the twentieth country"; "Senegal became the 33rd member";

@@ -490,11 +490,17 @@ pub fn diff(out: Out, d: &Diff) -> io::Result<()> {
         writeln!(out, "Statute in force: {a} -> {b}")?;
     }
     if let Some((a, b)) = &d.director_general {
+        let (ta, tb) = &d.director_general_term_ended;
+        let show = |h: &Option<String>, ended: &Option<String>, none: &str| match (h, ended) {
+            (Some(h), _) => h.clone(),
+            (None, Some(p)) => format!("not known ({p}'s term ended)"),
+            (None, None) => none.to_string(),
+        };
         writeln!(
             out,
             "Director General: {} -> {}",
-            a.as_deref().unwrap_or("none"),
-            b.as_deref().unwrap_or("vacant")
+            show(a, ta, "none"),
+            show(b, tb, "vacant")
         )?;
     }
     if let Some((a, b)) = &d.executive_board {
