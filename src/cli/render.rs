@@ -101,7 +101,7 @@ fn uncertain(out: Out, s: &State) -> io::Result<()> {
             "  seq {:<5} {:<22} {:<28} {}",
             u.seq,
             u.kind,
-            u.party.as_deref().unwrap_or("-"),
+            u.party.as_deref().or(u.person.as_deref()).unwrap_or("-"),
             u.why
         )?;
     }
