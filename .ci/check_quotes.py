@@ -88,7 +88,8 @@ def load_documents(shared):
 
 def standing_events(path):
     """(line number, event) for every event of `path` still standing: not retracted, not
-    corrected; for a corrected event, the latest correction's replacement instead."""
+    corrected; for a corrected event, the latest correction's replacement instead; and every
+    retraction and correction itself (a record event stands: it cannot be retracted)."""
     with open(path, encoding="utf-8") as f:
         lines = [(n, json.loads(l)) for n, l in enumerate(f, 1) if l.strip()]
     retracted = {ev["retracts"] for _, ev in lines if ev.get("type") == "retraction"}
@@ -100,8 +101,9 @@ def standing_events(path):
     for n, ev in lines:
         t = ev.get("type")
         if t == "retraction":
-            continue
-        if t == "correction":
+            out.append((n, ev))
+        elif t == "correction":
+            out.append((n, {k: v for k, v in ev.items() if k != "replacement"}))
             if latest.get(ev["corrects"]) == n and ev["corrects"] not in retracted:
                 out.append((n, ev["replacement"]))
         elif n not in retracted and n not in latest:
@@ -181,6 +183,28 @@ def self_test(shared, events_dir):
                     print("self-test: a one-word change to %s was NOT caught: %r" % (want, found))
                     failures += 1
                 break
+    # A retracted event's quote is no longer checked; a correction's replacement is.
+    with open(os.path.join(events_dir, "history.jsonl"), encoding="utf-8") as f:
+        real = f.read().splitlines()
+    bad = json.loads(real[0])
+    bad["source"]["quote"] = "a sentence no document contains"
+    good_source = json.loads(real[0])["source"]
+    retract = {"type": "retraction", "retracts": len(real) + 1, "reason": "self-test", "source": good_source}
+    correct = {"type": "correction", "corrects": 1, "reason": "self-test", "replacement": bad, "source": good_source}
+    for extra, should_fail, what in (
+        ([bad], True, "an added event with a wrong quote"),
+        ([bad, retract], False, "the same event, retracted"),
+        ([correct], True, "a correction whose replacement has a wrong quote"),
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "history.jsonl"), "w", encoding="utf-8") as f:
+                f.write("\n".join(real + [json.dumps(e, ensure_ascii=False) for e in extra]) + "\n")
+            _, found = check(shared, tmp)
+        if bool(found) == should_fail:
+            print("self-test: %s %s" % (what, "is caught" if should_fail else "is not checked"))
+        else:
+            print("self-test: %s was judged wrongly: %r" % (what, found))
+            failures += 1
     # A url more precise than the note lists is caught too.
     probe = {"type": "claim", "source": {"url": "https://ifpa-iofs.org/our-history/extra", "quote": "2013"}}
     p = []
