@@ -8,7 +8,8 @@ Usage:
 
 SHARED_DIR holds `seeds/*.txt` and `research/iofs-chronology.md`. For every event still
 standing (not retracted, not replaced by a correction; a correction's replacement is checked
-instead), `source.quote` and `date_source.quote` must be an exact substring of the cited text:
+instead; retractions and corrections themselves too), `source.quote` and `date_source.quote`
+must be an exact substring of the cited text:
 
 * `document` names a file in `seeds/` or `research/`: the quote is checked against it;
 * `url` without `document`: the cited text is the research note's report of that source, so
