@@ -71,11 +71,7 @@ pub struct Effect {
 
 /// Appends `input` in a dry run and reports what it would change; a batch the append would
 /// refuse is refused the same way ([`StoreError::Refused`]). Nothing is written.
-pub fn dry_run<I>(
-    ledger: &mut Ledger,
-    input: I,
-    opts: AppendOptions,
-) -> Result<Effect, StoreError>
+pub fn dry_run<I>(ledger: &mut Ledger, input: I, opts: AppendOptions) -> Result<Effect, StoreError>
 where
     I: IntoIterator,
     I::Item: IntoPrepared,
@@ -142,21 +138,22 @@ where
 pub fn compare(before: &State, after: &State) -> Vec<Change> {
     let day = &after.as_of;
     let mut out = Vec::new();
-    let mut push = |answer: &'static str, b: Value, a: Value, lists: Option<(Vec<String>, Vec<String>)>| {
-        let (bl, al) = lists.unwrap_or_default();
-        let added: Vec<String> = al.iter().filter(|x| !bl.contains(x)).cloned().collect();
-        let removed: Vec<String> = bl.iter().filter(|x| !al.contains(x)).cloned().collect();
-        if b != a || !added.is_empty() || !removed.is_empty() {
-            out.push(Change {
-                day: day.clone(),
-                answer,
-                before: b,
-                after: a,
-                added,
-                removed,
-            });
-        }
-    };
+    let mut push =
+        |answer: &'static str, b: Value, a: Value, lists: Option<(Vec<String>, Vec<String>)>| {
+            let (bl, al) = lists.unwrap_or_default();
+            let added: Vec<String> = al.iter().filter(|x| !bl.contains(x)).cloned().collect();
+            let removed: Vec<String> = bl.iter().filter(|x| !al.contains(x)).cloned().collect();
+            if b != a || !added.is_empty() || !removed.is_empty() {
+                out.push(Change {
+                    day: day.clone(),
+                    answer,
+                    before: b,
+                    after: a,
+                    added,
+                    removed,
+                });
+            }
+        };
     let codes_m = |s: &State| s.members.parties.iter().map(|p| p.code.clone()).collect();
     push(
         "members",

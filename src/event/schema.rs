@@ -176,7 +176,7 @@ fn build() -> Vec<KindSpec> {
         };
         if event_sample.is_none() && parses(&spec.template) {
             let mut t = spec.template.clone();
-            t.remove("end_date");
+            t.shift_remove("end_date");
             event_sample = Some(Value::Object(t));
         }
         specs.push(spec);
@@ -201,7 +201,8 @@ fn is_required(template: &Map<String, Value>, field: &str) -> bool {
 /// Marks which fields of a record (or of a list's records) are required: a record without
 /// the field is refused naming it as missing.
 fn nested_required(template: &Map<String, Value>, field: &str, shape: Shape) -> Shape {
-    let mark = |fields: Vec<Field>, take: &dyn Fn(&mut Value) -> Option<&mut Map<String, Value>>| {
+    let mark = |fields: Vec<Field>,
+                take: &dyn Fn(&mut Value) -> Option<&mut Map<String, Value>>| {
         fields
             .into_iter()
             .map(|mut sub| {
@@ -234,14 +235,13 @@ fn nested_required(template: &Map<String, Value>, field: &str, shape: Shape) -> 
             t.get_mut(field).and_then(Value::as_object_mut)
         })),
         Shape::List(inner) => match *inner {
-            Shape::Record(fields) => Shape::List(Box::new(Shape::Record(mark(
-                fields,
-                &|t: &mut Value| {
+            Shape::Record(fields) => {
+                Shape::List(Box::new(Shape::Record(mark(fields, &|t: &mut Value| {
                     t.get_mut(field)
                         .and_then(|v| v.get_mut(0))
                         .and_then(Value::as_object_mut)
-                },
-            )))),
+                }))))
+            }
             other => Shape::List(Box::new(other)),
         },
         other => other,
@@ -476,10 +476,7 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
         self.ask(Asked::Seq);
         match self.path.split_first() {
             Some((Step::Elem, rest)) => v.visit_seq(One {
-                probe: Probe {
-                    path: rest,
-                    ..self
-                },
+                probe: Probe { path: rest, ..self },
                 key: None,
                 done: false,
             }),
@@ -499,10 +496,7 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
         self.ask(Asked::Struct(fields));
         match self.path.split_first() {
             Some((Step::Field(f), rest)) => v.visit_map(One {
-                probe: Probe {
-                    path: rest,
-                    ..self
-                },
+                probe: Probe { path: rest, ..self },
                 key: Some(f),
                 done: false,
             }),
@@ -519,10 +513,7 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
         match self.path.split_first() {
             Some((Step::Variant(name), rest)) => v.visit_enum(Variant {
                 name,
-                probe: Probe {
-                    path: rest,
-                    ..self
-                },
+                probe: Probe { path: rest, ..self },
             }),
             Some(_) => Err(stop()),
             // A choice at the end of the path: its first name.
