@@ -207,12 +207,15 @@ pub enum Command {
         )]
         flags: Vec<String>,
     },
-    /// Print a complete JSON event of TYPE with every field (placeholders to replace), to
-    /// edit and pipe to `append`; without TYPE, list the types.
+    /// Print a complete JSON event of TYPE with every field (placeholders to replace), as a
+    /// JSON array of one that `append` reads as it is; without TYPE, list the types.
     Template {
         /// The event type.
         #[arg(value_name = "TYPE")]
         ty: Option<String>,
+        /// Print one JSON line (JSON Lines) instead of an indented array of one.
+        #[arg(long)]
+        line: bool,
     },
     /// The party codes the ledger accepts (the 57 OIC member states).
     Parties {

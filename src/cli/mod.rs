@@ -516,7 +516,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Command::Parties { json } => render::parties(out, json)?,
         Command::Record { ty, flags } => record::record(path, lock_timeout, ty, flags, out)?,
-        Command::Template { ty } => record::template(ty, out)?,
+        Command::Template { ty, line } => record::template(ty, line, out)?,
     }
     Ok(())
 }

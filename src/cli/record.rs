@@ -684,7 +684,11 @@ fn refusal_text(all: &[(Flag, String, bool)], given: &[String], r: &Refusal) -> 
 }
 
 /// Runs `template`.
-pub(super) fn template(ty: Option<String>, out: &mut dyn Write) -> Result<(), CliError> {
+pub(super) fn template(
+    ty: Option<String>,
+    line: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let Some(ty) = ty else {
         for k in schema::kinds() {
             writeln!(out, "{}", k.name)?;
@@ -692,8 +696,14 @@ pub(super) fn template(ty: Option<String>, out: &mut dyn Write) -> Result<(), Cl
         return Ok(());
     };
     let spec = schema::kind(&ty).ok_or_else(|| unknown_type(&ty))?;
-    serde_json::to_writer_pretty(&mut *out, &Value::Object(spec.template.clone()))
-        .map_err(io::Error::from)?;
+    let event = Value::Object(spec.template.clone());
+    if line {
+        serde_json::to_writer(&mut *out, &event)
+    } else {
+        // An array of one: indented for editing, and still read by `append` as it is.
+        serde_json::to_writer_pretty(&mut *out, &[event])
+    }
+    .map_err(io::Error::from)?;
     writeln!(out)?;
     if io::stdout().is_terminal() {
         #[allow(clippy::print_stderr)]
