@@ -96,14 +96,12 @@ fn common_fields_are_events_fields(e: Event) {
         inferred,
         note,
     } = e;
-    let _: (
-        Option<EventDate>,
-        Option<EventDate>,
-        Source,
-        Option<Source>,
-        Option<String>,
-        Option<String>,
-    ) = (date, end_date, source, date_source, inferred, note);
+    let _: Option<EventDate> = date;
+    let _: Option<EventDate> = end_date;
+    let _: Source = source;
+    let _: Option<Source> = date_source;
+    let _: Option<String> = inferred;
+    let _: Option<String> = note;
 }
 
 fn common_shape(name: &str) -> Shape {
