@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 struct Tmp {
     dir: tempfile::TempDir,
@@ -206,8 +207,9 @@ fn record_print_gives_the_canonical_json_without_opening_a_ledger() {
     assert!(!t.db.exists(), "--print opened a ledger");
 }
 
-/// The bytes of every file of the ledger (the database and, when present, its WAL).
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+/// Every file of the ledger (the database and, when present, its WAL) with the SHA-256 of
+/// its bytes.
+fn files(dir: &Path) -> BTreeMap<String, String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap())
@@ -215,7 +217,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .map(|e| {
             (
                 e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
+                hex::encode(Sha256::digest(std::fs::read(e.path()).unwrap())),
             )
         })
         .collect()
@@ -688,4 +690,44 @@ fn every_template_is_an_event_append_reads() {
             );
         }
     }
+}
+
+/// A dry run checkpoints nothing: events another writer committed to the WAL stay in the WAL
+/// (a dry run that is the last connection to close would otherwise copy them into the
+/// database file).
+#[test]
+fn a_dry_run_does_not_checkpoint_what_others_committed() {
+    let t = tmp();
+    init(&t.db, false);
+    // A reader that keeps the file open, so the append's close is not the last and leaves its
+    // frames in the WAL; it closes without checkpointing either.
+    let keep = rusqlite::Connection::open(&t.db).unwrap();
+    keep.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .unwrap();
+    let _: i64 = keep
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    cmd(&t.db)
+        .arg("append")
+        .write_stdin(format!(
+            "{}\n",
+            json!({"type":"statute_signed","date":"2025-03-01","party":"BRN","source":src("Brunei signed.")})
+        ))
+        .assert()
+        .success();
+    drop(keep);
+    let dir = t.db.parent().unwrap().to_path_buf();
+    let wal = std::fs::metadata(dir.join("ledger.db-wal")).map_or(0, |m| m.len());
+    assert!(wal > 0, "the setup left no frames in the WAL");
+    let bytes = files(&dir);
+    cmd(&t.db)
+        .args(["record", "statute_ratified", "--party", "BRN", "--date", "2025-03-05"])
+        .args(["--document", "d", "--quote", "Brunei ratified.", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("ratifications on 2025-03-05: 11 → 12"));
+    assert_eq!(files(&dir), bytes, "the dry run wrote to the ledger's files");
 }
