@@ -724,10 +724,29 @@ fn a_dry_run_does_not_checkpoint_what_others_committed() {
     assert!(wal > 0, "the setup left no frames in the WAL");
     let bytes = files(&dir);
     cmd(&t.db)
-        .args(["record", "statute_ratified", "--party", "BRN", "--date", "2025-03-05"])
-        .args(["--document", "d", "--quote", "Brunei ratified.", "--dry-run"])
+        .args([
+            "record",
+            "statute_ratified",
+            "--party",
+            "BRN",
+            "--date",
+            "2025-03-05",
+        ])
+        .args([
+            "--document",
+            "d",
+            "--quote",
+            "Brunei ratified.",
+            "--dry-run",
+        ])
         .assert()
         .success()
-        .stdout(predicates::str::contains("ratifications on 2025-03-05: 11 → 12"));
-    assert_eq!(files(&dir), bytes, "the dry run wrote to the ledger's files");
+        .stdout(predicates::str::contains(
+            "ratifications on 2025-03-05: 11 → 12",
+        ));
+    assert_eq!(
+        files(&dir),
+        bytes,
+        "the dry run wrote to the ledger's files"
+    );
 }
