@@ -532,6 +532,36 @@ impl Ledger {
         Ok((proj, uncertain))
     }
 
+    /// Folds the live events with seq ≤ `max_seq` in replay order, once, and calls `at` with the
+    /// projection as it stands at the end of each day in `days` (ascending, no repeats): the
+    /// fold of the events effective by that day, exactly what [`Ledger::fold_until`] folds for
+    /// it. One pass over the log whatever the number of days; `at` runs on the thread that
+    /// folds, so it must be `Send`. Events pending at a day are not gathered.
+    pub fn fold_at_days(
+        &self,
+        max_seq: u64,
+        days: &[Day],
+        mut at: impl FnMut(Day, &Projection) -> Result<(), StoreError> + Send,
+    ) -> Result<(), StoreError> {
+        debug_assert!(days.windows(2).all(|w| w[0] < w[1]), "days must ascend");
+        let mut proj = Projection::new();
+        let mut next = 0;
+        self.for_each_live_state_event(max_seq, i64::MAX, |rday, seq, event| {
+            while let Some(&d) = days.get(next).filter(|d| i64::from(d.0) < rday) {
+                at(d, &proj)?;
+                next += 1;
+            }
+            if let Some(world) = event.world_event() {
+                proj.apply(seq, world).map_err(|v| broken(seq, &v))?;
+            }
+            Ok(())
+        })?;
+        for &d in days.get(next..).unwrap_or_default() {
+            at(d, &proj)?;
+        }
+        Ok(())
+    }
+
     /// Every fact `key` held, in replay order, by a fold of the live events recorded up to
     /// `max_seq` (what [`Ledger::key_history`] reads from the read models, as known then).
     pub fn key_history_until(
