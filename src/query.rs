@@ -20,8 +20,9 @@ pub struct MemberEntry {
     pub name: String,
     /// Whether the source does not name this party.
     pub unidentified: bool,
-    /// Date of its signature, as written.
-    pub since: String,
+    /// Date of its signature, in the event format's shape (`"YYYY"`, `"YYYY-MM"`,
+    /// `"YYYY-MM-DD"` or `{"not_before", "not_after"}`).
+    pub since: EventDate,
     /// The day the signature counts from (the last day of its date).
     pub counted_from: String,
     /// How precisely the signature's date is known.
@@ -43,8 +44,8 @@ pub struct PartyEntry {
     pub name: String,
     /// Whether unidentified.
     pub unidentified: bool,
-    /// Since when, as written.
-    pub since: String,
+    /// Since when, in the event format's shape.
+    pub since: EventDate,
     /// The day it counts from (the last day of its date).
     pub counted_from: String,
     /// How precisely its date is known.
@@ -74,12 +75,12 @@ pub struct Counted {
 /// The Statute's status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statute {
-    /// Whether adopted by the day.
-    pub adopted: Option<String>,
+    /// When adopted (in the event format's shape), if by the day.
+    pub adopted: Option<EventDate>,
     /// Whether in force at the day.
     pub in_force: bool,
-    /// Since when (as written).
-    pub since: Option<String>,
+    /// Since when (in the event format's shape).
+    pub since: Option<EventDate>,
     /// Signatures made so far (including by parties that later withdrew).
     pub signatures: u64,
 }
@@ -89,8 +90,8 @@ pub struct Statute {
 pub struct OfficeState {
     /// The holder, or null when vacant or never filled.
     pub holder: Option<String>,
-    /// Since when (as written).
-    pub since: Option<String>,
+    /// Since when (in the event format's shape).
+    pub since: Option<EventDate>,
     /// Term in years, when given.
     pub term_years: Option<u32>,
     /// The day the term ends, when a term is given: `term_years` after the day the
@@ -129,8 +130,8 @@ pub struct BoardState {
     pub chair: Option<String>,
     /// All seats.
     pub members: Vec<SeatEntry>,
-    /// Elected when (as written).
-    pub since: Option<String>,
+    /// Elected when (in the event format's shape).
+    pub since: Option<EventDate>,
     /// The election's seq.
     pub seq: Option<u64>,
 }
@@ -145,8 +146,8 @@ pub struct Uncertain {
     pub kind: String,
     /// Its party, if any.
     pub party: Option<String>,
-    /// Its date, as written.
-    pub date: String,
+    /// Its date, in the event format's shape.
+    pub date: EventDate,
     /// The date's precision.
     pub precision: Precision,
     /// Why it is uncertain.
@@ -156,10 +157,10 @@ pub struct Uncertain {
 /// Milestones reached by the day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Organisation {
-    /// When established (as written), if by the day.
-    pub established: Option<String>,
+    /// When established (in the event format's shape), if by the day.
+    pub established: Option<EventDate>,
     /// When the secretariat became operational, if by the day.
-    pub secretariat_operational: Option<String>,
+    pub secretariat_operational: Option<EventDate>,
 }
 
 /// The state as of a day.
@@ -201,7 +202,7 @@ fn entry(p: &Party, since: &EventDate, seq: u64) -> PartyEntry {
         code: p.code().to_string(),
         name: p.display_name(),
         unidentified: p.is_placeholder(),
-        since: since.text(),
+        since: *since,
         counted_from: since.effective_day().text(),
         precision: since.precision(),
         seq,
@@ -246,7 +247,7 @@ fn assemble(
                 code: p.code().to_string(),
                 name: p.display_name(),
                 unidentified: p.is_placeholder(),
-                since: since.text(),
+                since,
                 counted_from: since.effective_day().text(),
                 precision: since.precision(),
                 ordinal,
@@ -261,9 +262,9 @@ fn assemble(
         }
     }
     members.sort_by_key(|m| m.ordinal);
-    let since_of = |m: Milestone| -> Result<Option<String>, StoreError> {
+    let since_of = |m: Milestone| -> Result<Option<EventDate>, StoreError> {
         Ok(match src.get(&Key::Milestone(m)).cloned() {
-            Some(Fact::Since { since, .. }) => Some(since.to_string()),
+            Some(Fact::Since { since, .. }) => Some(since),
             _ => None,
         })
     };
@@ -288,7 +289,7 @@ fn assemble(
                     reason: vacated_reason,
                 }),
                 holder: person,
-                since: Some(since.to_string()),
+                since: Some(since),
                 term_years,
                 term_ends,
                 seq: Some(seq),
@@ -310,7 +311,7 @@ fn assemble(
                 .find(|s| s.role == Role::Chair)
                 .and_then(|s| s.party.as_ref().map(|p| p.code().to_string())),
             members: seats.iter().map(seat_entry).collect(),
-            since: Some(since.to_string()),
+            since: Some(since),
             seq: Some(seq),
         },
         _ => BoardState {
@@ -380,6 +381,7 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
     let precision = date.precision();
     let (start, end) = date.window();
     let (written, end) = (date.text(), end.text());
+    let date_shape = date;
     let what = match precision {
         Precision::Year => "only the year is known",
         Precision::Month => "only the month is known",
@@ -390,7 +392,7 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
         seq: p.seq,
         kind: p.kind.clone(),
         party: p.party.as_ref().map(|p| p.code().to_string()),
-        date: written.clone(),
+        date: date_shape,
         precision,
         why: [
             what,
@@ -459,14 +461,14 @@ pub fn state_by_replay(ledger: &Ledger, as_of: Day) -> Result<State, StoreError>
 pub struct Tenure {
     /// The holder.
     pub person: String,
-    /// When the tenure began, as written.
-    pub from: String,
+    /// When the tenure began, in the event format's shape.
+    pub from: EventDate,
     /// The day it counts from.
     pub counted_from: String,
     /// Term in years, when given.
     pub term_years: Option<u32>,
-    /// When it ended, as written (null: still in office).
-    pub until: Option<String>,
+    /// When it ended, in the event format's shape (null: still in office).
+    pub until: Option<EventDate>,
     /// Why it ended: the reason given, or `succeeded by <name>`.
     pub ended_by: Option<String>,
     /// The appointment's seq.
@@ -500,7 +502,7 @@ pub fn officers(
         };
         if let Some(last) = out.last_mut() {
             if last.until.is_none() {
-                last.until = Some(since.to_string());
+                last.until = Some(since);
                 last.ended_by = Some(match (&person, vacated_reason) {
                     (None, Some(r)) => r,
                     (Some(p), _) => format!("succeeded by {p}"),
@@ -511,7 +513,7 @@ pub fn officers(
         if let Some(person) = person {
             out.push(Tenure {
                 person,
-                from: since.to_string(),
+                from: since,
                 counted_from: day.to_string(),
                 term_years,
                 until: None,
