@@ -596,3 +596,42 @@ fn completions_and_the_man_page_cover_every_command() {
         assert!(man.contains(command), "{command}");
     }
 }
+
+/// `examples/synth` as `cargo test` builds it (next to this test's own directory).
+fn synth_example() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?.join("examples");
+    let p = dir.join(format!("synth{}", std::env::consts::EXE_SUFFIX));
+    p.exists().then_some(p)
+}
+
+#[test]
+fn synth_help_prints_help_instead_of_writing_events() {
+    let Some(synth) = synth_example() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "examples/synth was not built (run the whole `cargo test`)"
+        );
+        eprintln!("skipped: examples/synth not built (`cargo test --test ux` alone does not build examples)");
+        return;
+    };
+    let help = std::process::Command::new(&synth)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(text.contains("Usage: synth [EVENTS] [SEED]"), "{text}");
+    assert!(!text.contains("\"type\""), "{text}");
+    let three = std::process::Command::new(&synth)
+        .args(["3", "7"])
+        .output()
+        .unwrap();
+    assert!(three.status.success());
+    assert_eq!(String::from_utf8(three.stdout).unwrap().lines().count(), 3);
+    let bad = std::process::Command::new(&synth)
+        .arg("many")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
