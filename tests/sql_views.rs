@@ -42,6 +42,17 @@ fn ledger(dir: &Path) -> std::path::PathBuf {
     db
 }
 
+/// type, date, first_day, last_day, precision, party, source
+type Row = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
 fn open(db: &Path) -> Connection {
     Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
 }
@@ -55,15 +66,7 @@ fn event_rows_show_type_iso_dates_precision_party_and_source() {
         .query_row("SELECT COUNT(*) FROM event_rows", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 135);
-    let row = |seq: i64| -> (
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-    ) {
+    let row = |seq: i64| -> Row {
         c.query_row(
             "SELECT type, date, first_day, last_day, precision, party, source FROM event_rows WHERE seq = ?1",
             [seq],

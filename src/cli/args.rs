@@ -242,6 +242,32 @@ pub enum Command {
     Man,
 }
 
+impl Command {
+    /// Whether the answer is text for people (which may be wrapped to fit a terminal), not
+    /// JSON, CSV, an export, a completion script or a manual page.
+    pub fn prints_text(&self) -> bool {
+        use super::opts::OutputFormat;
+        match self {
+            Command::State { format, .. }
+            | Command::Verify { format, .. }
+            | Command::Head { format, .. }
+            | Command::Audit { format, .. }
+            | Command::Init { format, .. }
+            | Command::Append { format, .. }
+            | Command::Rebuild { format, .. } => !format.json(),
+            Command::Members { format, .. }
+            | Command::Log { format, .. }
+            | Command::History { format, .. }
+            | Command::Diff { format, .. }
+            | Command::Meetings { format, .. }
+            | Command::Years { format, .. }
+            | Command::Officers { format, .. }
+            | Command::Parties { format } => format.get() == OutputFormat::Text,
+            Command::Export { .. } | Command::Completions { .. } | Command::Man => false,
+        }
+    }
+}
+
 /// `--lock-timeout`, where a command writes (flatten it into a writing command).
 #[derive(Debug, Clone, Args)]
 pub struct Lock {

@@ -2,6 +2,7 @@
 
 mod args;
 mod examples;
+mod fit;
 mod opts;
 mod progress;
 mod render;
@@ -80,7 +81,13 @@ pub fn main() -> ExitCode {
         }
     };
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let buffered = io::BufWriter::new(stdout.lock());
+    // Text answers are wrapped to fit a terminal; pipes and files get whole lines.
+    let mut out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text())
+    {
+        Some(width) => Box::new(fit::Fit::new(buffered, width)),
+        None => Box::new(buffered),
+    };
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(CliError::Output));
     match result {
         Ok(()) => ExitCode::SUCCESS,
