@@ -15,6 +15,7 @@ use crate::party::Party;
 
 mod canonical;
 mod fast;
+pub mod json_schema;
 pub mod lines;
 pub mod schema;
 
@@ -395,7 +396,7 @@ pub struct ParseError {
 const STORE_FIELDS: [&str; 4] = ["seq", "recorded_at", "hash", "prev_hash"];
 
 /// The fields every event type shares (the JSON Schema's common properties are generated from
-/// this struct: `schema`).
+/// this struct: `json_schema`).
 #[derive(schemars::JsonSchema)]
 struct CommonRepr {
     /// When it happened: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or bounds `{"not_before",

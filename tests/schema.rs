@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use iofs_ledger::event::{parse_line, schema, Location};
+use iofs_ledger::event::{json_schema as schema, parse_line, Location};
 use serde_json::{json, Value};
 
 const CHECKED_IN: &str = "docs/event.schema.json";

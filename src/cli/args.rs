@@ -64,7 +64,13 @@ pub enum Command {
         /// Refuse unless the log's last seq is still SEQ (0 for an empty log).
         #[arg(long, value_name = "SEQ")]
         expect_head: Option<u64>,
-        /// `--json`: print a receipt (first_seq, last_seq, count, recorded_at, head).
+        /// Check the input against the ledger as it is and show the seqs the events would
+        /// get and the answers that would change; append nothing (exit 0 if it would be
+        /// accepted, 1 if refused).
+        #[arg(long)]
+        dry_run: bool,
+        /// `--json`: print a receipt (first_seq, last_seq, count, recorded_at, head), or with
+        /// --dry-run what would change, as JSON.
         #[command(flatten)]
         format: DocFormat,
         #[command(flatten)]
@@ -225,6 +231,32 @@ pub enum Command {
         #[command(flatten)]
         format: TableFormat,
     },
+    /// Record one event from flags: `record TYPE --FIELD VALUE …` (`record TYPE --help` lists
+    /// the type's fields; `record` alone lists the types). Add --dry-run to see what it would
+    /// change, --print to print its JSON instead.
+    #[command(disable_help_flag = true)]
+    Record {
+        /// The event type (e.g. statute_ratified).
+        #[arg(value_name = "TYPE", allow_hyphen_values = true)]
+        ty: Option<String>,
+        /// The event's fields as flags (see `record TYPE --help`).
+        #[arg(
+            value_name = "FLAGS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        flags: Vec<String>,
+    },
+    /// Print a complete JSON event of TYPE with every field (placeholders to replace), as a
+    /// JSON array of one that `append` reads as it is; without TYPE, list the types.
+    Template {
+        /// The event type.
+        #[arg(value_name = "TYPE")]
+        ty: Option<String>,
+        /// Print one JSON line (JSON Lines) instead of an indented array of one.
+        #[arg(long)]
+        line: bool,
+    },
     /// The party codes the ledger accepts (the 57 OIC member states).
     #[command(after_long_help = super::examples::PARTIES)]
     Parties {
@@ -263,7 +295,11 @@ impl Command {
             | Command::Years { format, .. }
             | Command::Officers { format, .. }
             | Command::Parties { format } => format.get() == OutputFormat::Text,
-            Command::Export { .. } | Command::Completions { .. } | Command::Man => false,
+            Command::Export { .. }
+            | Command::Record { .. }
+            | Command::Template { .. }
+            | Command::Completions { .. }
+            | Command::Man => false,
         }
     }
 }
