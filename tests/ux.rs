@@ -358,8 +358,9 @@ fn writing_commands_print_a_json_receipt_whose_head_is_what_head_prints() {
     let db = dir.path().join("r.db");
     let r = json(&db, &["init", "--json"]);
     assert_eq!(r["first_seq"], 1);
-    assert_eq!(r["last_seq"], 134);
-    assert_eq!(r["count"], 134);
+    let n = r["count"].as_u64().unwrap();
+    assert!(n >= 134, "{r}");
+    assert_eq!(r["last_seq"], n);
     assert!(r["recorded_at"].is_string());
     assert_eq!(r["head"], head(&db));
 
@@ -379,7 +380,7 @@ fn writing_commands_print_a_json_receipt_whose_head_is_what_head_prints() {
             a["last_seq"].clone(),
             a["count"].clone()
         ),
-        (135.into(), 135.into(), 1.into())
+        ((n + 1).into(), (n + 1).into(), 1.into())
     );
     assert!(a["recorded_at"].as_str().unwrap() > r["recorded_at"].as_str().unwrap());
     assert_eq!(a["head"], head(&db));
@@ -403,8 +404,8 @@ fn writing_commands_print_a_json_receipt_whose_head_is_what_head_prints() {
     assert_eq!(e["head"], head(&db));
 
     let b = json(&db, &["rebuild", "--json"]);
-    assert_eq!(b["count"], 135);
-    assert_eq!(b["last_seq"], 135);
+    assert_eq!(b["count"], n + 1);
+    assert_eq!(b["last_seq"], n + 1);
     assert_eq!(b["recorded_at"], Value::Null);
     assert_eq!(b["head"], head(&db));
 
@@ -564,7 +565,9 @@ fn version_names_the_sqlite_library_and_the_built_in_historys_head() {
     assert!(lines[1].starts_with("SQLite 3."), "{v}");
     let head = lines[2].strip_prefix("built-in history head ").unwrap();
     let (seq, hash) = head.split_once(':').unwrap();
-    assert_eq!(seq, "134");
+    let dir2 = tempfile::tempdir().unwrap();
+    let init = json(&dir2.path().join("i.db"), &["init", "--json"]);
+    assert_eq!(seq, init["count"].to_string());
     assert_eq!(hash.len(), 64);
     assert!(!db.exists(), "--version must not create a ledger");
     assert_eq!(out(&db, &["-V"]).trim(), lines[0]);
