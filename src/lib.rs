@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod answer;
 pub mod audit;
 pub mod chain;
 pub mod date;
@@ -34,6 +35,7 @@ pub mod history;
 pub mod party;
 pub mod projection;
 pub mod query;
+pub mod serve;
 pub mod store;
 /// Deterministic synthetic histories (valid under every append rule) for benchmarks and load
 /// tests.

@@ -257,6 +257,18 @@ pub enum Command {
         #[arg(long)]
         line: bool,
     },
+    /// Serve the ledger over HTTP: pages with a date form, the JSON API (the same answers as
+    /// `--json`), and appends by the holder of a token. Prints `listening on http://ADDR`
+    /// first; stops on SIGINT/SIGTERM after finishing the requests under way.
+    Serve {
+        /// The address to listen on (port 0: any free port).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Take appends (`POST /api/events`) from requests that present the token held in
+        /// this file (`Authorization: Bearer TOKEN`); without it the service is read-only.
+        #[arg(long, value_name = "FILE")]
+        write_token_file: Option<PathBuf>,
+    },
     /// The party codes the ledger accepts (the 57 OIC member states).
     #[command(after_long_help = super::examples::PARTIES)]
     Parties {
@@ -299,7 +311,8 @@ impl Command {
             | Command::Record { .. }
             | Command::Template { .. }
             | Command::Completions { .. }
-            | Command::Man => false,
+            | Command::Man
+            | Command::Serve { .. } => false,
         }
     }
 }

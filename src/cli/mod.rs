@@ -7,6 +7,7 @@ mod opts;
 mod progress;
 mod record;
 mod render;
+mod serve;
 
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use iofs_ledger::event::lines::with_parsed_lines;
 use iofs_ledger::event::{parse_batch, Prepared};
 use iofs_ledger::history::BUILTIN_HISTORY;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
+use iofs_ledger::answer::{self, AnswerError, Question};
 use iofs_ledger::{audit, query};
 
 use args::{Cli, Command, Lock};
@@ -48,9 +50,22 @@ pub enum CliError {
     /// An event from `record` was refused (exit 1); the message names the flags at fault.
     #[error("{0}")]
     Refused(String),
+    /// The service could not start or stopped on an error (exit 1).
+    #[error(transparent)]
+    Serve(#[from] iofs_ledger::serve::ServeError),
     /// The built-in history does not load (a build defect).
     #[error("the built-in history does not load: {0}")]
     Builtin(String),
+}
+
+impl From<AnswerError> for CliError {
+    fn from(e: AnswerError) -> CliError {
+        match e {
+            AnswerError::BadQuestion(m) => CliError::Usage(m),
+            AnswerError::Store(e) => CliError::Store(e),
+            AnswerError::Output(e) => CliError::Output(e),
+        }
+    }
 }
 
 impl CliError {
@@ -183,9 +198,12 @@ fn open_for_reading(path: &Path) -> Result<Ledger, CliError> {
 }
 
 fn known_at(s: &Option<String>) -> Result<Option<String>, CliError> {
-    s.as_deref()
-        .map(|s| query::parse_known_at(s).map_err(|e| CliError::Usage(format!("--known-at: {e}"))))
-        .transpose()
+    Ok(answer::known_at(s.as_deref())?)
+}
+
+/// Writes the JSON answer to `q`: the one function the service's API answers with too.
+fn answer_json(l: &Ledger, q: &Question, out: &mut dyn Write) -> Result<(), CliError> {
+    Ok(answer::write(l, q, out)?)
 }
 
 /// The lock timeout: the command's own `--lock-timeout`, else the one before the command.
@@ -329,11 +347,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let s = query::state(&l, d, k.as_deref())?;
             if format.json() {
-                render::json(out, &s)?;
+                let q = Question::State {
+                    as_of: d,
+                    known_at: k,
+                };
+                answer_json(&l, &q, out)?;
             } else {
-                render::state(out, &s)?;
+                render::state(out, &query::state(&l, d, k.as_deref())?)?;
             }
         }
         Command::Members {
@@ -344,23 +365,20 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
+            if format.get() == OutputFormat::Json {
+                let q = Question::Members {
+                    as_of: d,
+                    known_at: k,
+                };
+                return answer_json(&l, &q, out);
+            }
             let mut s = query::members(&l, d, k.as_deref())?;
             // Only what the membership answer depends on.
             s.uncertain
                 .retain(|u| matches!(u.kind.as_str(), "statute_signed" | "membership_withdrawn"));
             match format.get() {
-                OutputFormat::Json => render::json(
-                    out,
-                    &serde_json::json!({
-                        "as_of": s.as_of,
-                        "known_at": s.known_at,
-                        "count": s.members.count,
-                        "parties": s.members.parties,
-                        "uncertain": s.uncertain,
-                    }),
-                )?,
                 OutputFormat::Csv => render::members_csv(out, &s)?,
-                OutputFormat::Text => render::members(out, &s)?,
+                _ => render::members(out, &s)?,
             }
         }
         Command::Log {
@@ -370,6 +388,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
+            if format.get() == OutputFormat::Json {
+                let q = Question::Log { after, known_at: k };
+                return answer_json(&l, &q, out);
+            }
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             let overrides = l.overrides(max)?;
             match format.get() {
@@ -380,14 +402,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                         .map_err(output_error)?;
                     csv.finish()?;
                 }
-                fmt => l
+                _ => l
                     .for_each_event(after, max, |e| {
-                        if fmt == OutputFormat::Json {
-                            render::log_json(out, &e, &overrides)
-                        } else {
-                            render::log_line(out, &e, &overrides)
-                        }
-                        .map_err(to_store)
+                        render::log_line(out, &e, &overrides).map_err(to_store)
                     })
                     .map_err(output_error)?,
             }
@@ -400,6 +417,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let p = opts::party_arg(&party)?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
+            if format.get() == OutputFormat::Json {
+                let q = Question::History {
+                    party: p,
+                    known_at: k,
+                };
+                return answer_json(&l, &q, out);
+            }
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             let overrides = l.overrides(max)?;
             if format.get() == OutputFormat::Csv {
@@ -415,13 +439,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             // One read transaction: the count in the heading and the events that follow agree.
             l.snapshot(|| {
                 let count = l.party_event_count(&p, max)?;
-                let mut w =
-                    render::History::start(out, &p, count, format.get() == OutputFormat::Json)
-                        .map_err(to_stdout)?;
+                let mut w = render::History::start(out, &p, count).map_err(to_stdout)?;
                 l.for_each_party_event(&p, max, |e| {
                     w.event(out, &e, &overrides).map_err(to_stdout)
-                })?;
-                w.finish(out).map_err(to_stdout)
+                })
             })
             .map_err(from_stdout)?;
         }
@@ -494,30 +515,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let h = match k.as_deref() {
-                None => l.head()?,
-                Some(t) => {
-                    let seq = l.seq_known_at(t)?;
-                    match l.event(seq)? {
-                        Some(e) => iofs_ledger::store::Head {
-                            seq,
-                            hash: e.hash,
-                            recorded_at: Some(e.recorded_at),
-                        },
-                        None => iofs_ledger::store::Head {
-                            seq: 0,
-                            hash: iofs_ledger::chain::GENESIS.into(),
-                            recorded_at: None,
-                        },
-                    }
-                }
-            };
             if format.json() {
-                render::json(
-                    out,
-                    &serde_json::json!({"seq": h.seq, "hash": h.hash, "recorded_at": h.recorded_at}),
-                )?;
+                answer_json(&l, &Question::Head { known_at: k }, out)?;
             } else {
+                let h = answer::head(&l, k.as_deref())?;
                 writeln!(out, "{}:{}", h.seq, h.hash)?;
             }
         }
@@ -557,11 +558,18 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             check_range(Some(from), Some(to))?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
+            if format.get() == OutputFormat::Json {
+                let q = Question::Diff {
+                    from,
+                    to,
+                    known_at: k,
+                };
+                return answer_json(&l, &q, out);
+            }
             let d = audit::diff(&l, from, to, k.as_deref())?;
             match format.get() {
-                OutputFormat::Json => render::json(out, &d)?,
                 OutputFormat::Csv => render::diff_csv(out, &d)?,
-                OutputFormat::Text => render::diff(out, &d)?,
+                _ => render::diff(out, &d)?,
             }
         }
         Command::Audit {
@@ -571,6 +579,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
+            if format.json() && !summary {
+                return answer_json(&l, &Question::Audit { known_at: k }, out);
+            }
             let progress = Progress::spinner(quiet, "auditing");
             let r = audit::report(&l, k.as_deref());
             progress.finish();
@@ -578,8 +589,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             match (summary, format.json()) {
                 (true, true) => render::json(out, &r.summary())?,
                 (true, false) => render::audit_summary(out, &r.summary())?,
-                (false, true) => render::json(out, &r)?,
-                (false, false) => render::audit(out, &r)?,
+                (false, _) => render::audit(out, &r)?,
             }
         }
         Command::Meetings {
@@ -593,18 +603,24 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let a = from.unwrap_or(Day(1));
             let b = to.unwrap_or(Day(i32::MAX / 2));
             let l = open_for_reading(&path)?;
+            if format.get() == OutputFormat::Json {
+                let q = Question::Meetings {
+                    from: a,
+                    to: b,
+                    known_at: k,
+                };
+                return answer_json(&l, &q, out);
+            }
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             if format.get() == OutputFormat::Csv {
                 let events = l.events_between(max, a, b, &["meeting_held"])?;
                 render::meetings_csv(out, &events)?;
                 return Ok(());
             }
-            let mut w = render::Meetings::start(out, format.get() == OutputFormat::Json)?;
             l.for_each_event_between(max, a, b, &["meeting_held"], |e| {
-                w.event(out, &e).map_err(to_stdout)
+                render::meeting(out, &e).map_err(to_stdout)
             })
             .map_err(from_stdout)?;
-            w.finish(out)?;
         }
         Command::Years {
             from,
@@ -634,15 +650,17 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let l = open_for_reading(&path)?;
             let k = known_at(&k)?;
+            if format.get() == OutputFormat::Json {
+                return answer_json(&l, &Question::Officers { known_at: k }, out);
+            }
             let t = query::officers(
                 &l,
                 iofs_ledger::event::Office::DirectorGeneral,
                 k.as_deref(),
             )?;
             match format.get() {
-                OutputFormat::Json => render::json(out, &t)?,
                 OutputFormat::Csv => render::officers_csv(out, &t)?,
-                OutputFormat::Text => render::officers(out, &t)?,
+                _ => render::officers(out, &t)?,
             }
         }
         Command::Parties { format } => render::parties(out, format.get())?,
@@ -657,6 +675,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             record::record(path, timeout, ty, flags, out)?
         }
         Command::Template { ty, line } => record::template(ty, line, out)?,
+        Command::Serve {
+            bind,
+            write_token_file,
+        } => {
+            let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
+            serve::serve(path, timeout, &bind, write_token_file.as_deref(), out)?
+        }
     }
     Ok(())
 }

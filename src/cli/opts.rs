@@ -4,8 +4,8 @@
 
 use clap::{Args, ValueEnum};
 
-use iofs_ledger::date::{Day, PartialDate};
-use iofs_ledger::party::{self, Party};
+use iofs_ledger::date::Day;
+use iofs_ledger::party::Party;
 
 use super::CliError;
 
@@ -73,22 +73,7 @@ impl DocFormat {
     }
 }
 
-/// What a date on the command line may be: the one text every date flag's help and error use.
-pub const DATE_FORMS: &str = "YYYY, YYYY-MM or YYYY-MM-DD (a real date, years 0001-9999); a year or month means its last day for --as-of and --to, its first day for --from";
-
-fn partial(s: &str) -> Result<PartialDate, String> {
-    PartialDate::parse(s.trim()).map_err(|_| format!("`{s}` is not a date: give {DATE_FORMS}"))
-}
-
-/// The value parser of `--as-of` and `--to`: a year or month means its last day.
-pub fn last_day(s: &str) -> Result<Day, String> {
-    partial(s).map(|p| p.last_day())
-}
-
-/// The value parser of `--from`: a year or month means its first day.
-pub fn first_day(s: &str) -> Result<Day, String> {
-    partial(s).map(|p| p.first_day())
-}
+pub use iofs_ledger::answer::{first_day, last_day};
 
 /// Today in UTC: what `state` and `members` answer for without `--as-of`.
 pub fn today() -> Day {
@@ -97,23 +82,19 @@ pub fn today() -> Day {
 
 /// Refuses a reversed range the same way for every command (exit 2).
 pub fn check_range(from: Option<Day>, to: Option<Day>) -> Result<(), CliError> {
-    match (from, to) {
-        (Some(a), Some(b)) if a > b => Err(CliError::Usage(format!(
-            "--from {a} is after --to {b}: give the earlier day to --from"
-        ))),
-        _ => Ok(()),
-    }
+    Ok(iofs_ledger::answer::check_range(from, to)?)
 }
 
 /// A party typed by a person: a code in any case, an English name or alias, or a placeholder
-/// ([`party::resolve`]). A near miss names the nearest party (exit 2).
+/// ([`iofs_ledger::party::resolve`]). A near miss names the nearest party (exit 2).
 pub fn party_arg(s: &str) -> Result<Party, CliError> {
-    party::resolve(s).map_err(|e| CliError::Usage(e.to_string()))
+    Ok(iofs_ledger::answer::party(s)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iofs_ledger::answer::DATE_FORMS;
 
     #[test]
     fn a_year_or_month_means_its_last_day_for_as_of_and_to_and_its_first_for_from() {

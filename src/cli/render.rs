@@ -8,64 +8,22 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use iofs_ledger::audit::{Diff, Report, Summary, Verification};
 use iofs_ledger::date::EventDate;
 use iofs_ledger::event::{Event, Kind, Role};
 use iofs_ledger::party::{Party, OIC_MEMBER_STATES};
 use iofs_ledger::query::{MemberEntry, State, Tenure, YearEnd};
-use iofs_ledger::store::{Appended, Head, Overrides, StoredEvent};
+use iofs_ledger::store::{Overrides, StoredEvent};
 
 use super::opts::OutputFormat;
 
 type Out<'a> = &'a mut dyn Write;
 
-/// Pretty JSON and a newline.
+/// Pretty JSON and a newline (the library's, which every JSON answer uses).
 pub fn json<T: Serialize>(out: Out, v: &T) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, v)?;
-    writeln!(out)
-}
-
-/// A pretty JSON array written element by element: byte for byte what [`json`] writes for the
-/// whole array at that depth (each element is formatted alone and indented to its depth), so
-/// an answer of any length is written as it is produced and never held whole.
-pub struct JsonArray {
-    depth: usize,
-    first: bool,
-}
-
-impl JsonArray {
-    /// Writes the opening bracket of an array nested `depth` levels deep (0: the document).
-    pub fn open(out: Out, depth: usize) -> io::Result<JsonArray> {
-        out.write_all(b"[")?;
-        Ok(JsonArray { depth, first: true })
-    }
-
-    /// Writes one element.
-    pub fn push<T: Serialize>(&mut self, out: Out, v: &T) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(v)?;
-        out.write_all(if self.first { b"\n" } else { b",\n" })?;
-        self.first = false;
-        let pad = "  ".repeat(self.depth + 1);
-        for (i, line) in text.split('\n').enumerate() {
-            if i > 0 {
-                out.write_all(b"\n")?;
-            }
-            out.write_all(pad.as_bytes())?;
-            out.write_all(line.as_bytes())?;
-        }
-        Ok(())
-    }
-
-    /// Writes the closing bracket.
-    pub fn close(self, out: Out) -> io::Result<()> {
-        if !self.first {
-            out.write_all(b"\n")?;
-            out.write_all("  ".repeat(self.depth).as_bytes())?;
-        }
-        out.write_all(b"]")
-    }
+    iofs_ledger::answer::json(out, v)
 }
 
 fn role(r: Role) -> &'static str {
@@ -388,53 +346,13 @@ pub fn log_line(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
     )
 }
 
-fn stored_json(e: &StoredEvent, o: &Overrides) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert("seq".into(), json!(e.seq));
-    m.insert("recorded_at".into(), json!(e.recorded_at));
-    if let Value::Object(ev) = e.event.to_value() {
-        m.extend(ev);
-    }
-    m.insert("hash".into(), json!(e.hash));
-    if let Some(r) = o.retracted_by(e.seq) {
-        m.insert("retracted_by".into(), json!(r));
-    }
-    let c = o.corrected_by(e.seq);
-    if !c.is_empty() {
-        m.insert("corrected_by".into(), json!(c));
-    }
-    Value::Object(m)
-}
-
-/// One `log --json` line.
-pub fn log_json(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &stored_json(e, o))?;
-    writeln!(out)
-}
-
-/// `history PARTY`, written as its events arrive: [`History::start`] with the number of
-/// events, [`History::event`] for each in seq order, then [`History::finish`].
-pub struct History {
-    json: Option<JsonArray>,
-}
+/// `history PARTY` as text, written as its events arrive: [`History::start`] with the number
+/// of events, then [`History::event`] for each in seq order (the JSON is `answer::write`'s).
+pub struct History;
 
 impl History {
-    /// Writes the heading (text) or the opening of the object (JSON).
-    pub fn start(out: Out, p: &Party, count: u64, as_json: bool) -> io::Result<History> {
-        if as_json {
-            writeln!(out, "{{")?;
-            writeln!(out, "  \"party\": {},", serde_json::to_string(p.code())?)?;
-            writeln!(
-                out,
-                "  \"name\": {},",
-                serde_json::to_string(&p.display_name())?
-            )?;
-            writeln!(out, "  \"unidentified\": {},", p.is_placeholder())?;
-            write!(out, "  \"events\": ")?;
-            return Ok(History {
-                json: Some(JsonArray::open(out, 1)?),
-            });
-        }
+    /// Writes the heading.
+    pub fn start(out: Out, p: &Party, count: u64) -> io::Result<History> {
         writeln!(
             out,
             "{} {} ({} event{})",
@@ -443,20 +361,11 @@ impl History {
             count,
             if count == 1 { "" } else { "s" }
         )?;
-        Ok(History { json: None })
+        Ok(History)
     }
 
     /// Writes one event.
     pub fn event(&mut self, out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
-        if let Some(arr) = &mut self.json {
-            let mut v = stored_json(e, o);
-            if let (Value::Object(m), Some(d)) =
-                (&mut v, e.event.world_event().and_then(|w| w.date))
-            {
-                m.insert("precision".into(), json!(d.precision()));
-            }
-            return arr.push(out, &v);
-        }
         let w = e.event.world_event().unwrap_or(&e.event);
         let precision = w
             .date
@@ -484,15 +393,6 @@ impl History {
             e.event.source.citation(),
             e.event.source.quote
         )
-    }
-
-    /// Ends the answer.
-    pub fn finish(self, out: Out) -> io::Result<()> {
-        if let Some(arr) = self.json {
-            arr.close(out)?;
-            writeln!(out, "\n}}")?;
-        }
-        Ok(())
     }
 }
 
@@ -703,42 +603,15 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// `meetings`, written as the events arrive: [`Meetings::start`], [`Meetings::event`] for each
-/// in replay order, then [`Meetings::finish`].
-pub struct Meetings {
-    json: Option<JsonArray>,
-}
-
-impl Meetings {
-    /// Starts the answer (the opening bracket, in JSON).
-    pub fn start(out: Out, as_json: bool) -> io::Result<Meetings> {
-        Ok(Meetings {
-            json: as_json.then(|| JsonArray::open(out, 0)).transpose()?,
-        })
-    }
-
-    /// Writes one meeting.
-    pub fn event(&mut self, out: Out, e: &StoredEvent) -> io::Result<()> {
-        if let Some(arr) = &mut self.json {
-            return arr.push(out, &stored_json(e, &Overrides::default()));
-        }
-        let w = e.event.world_event().unwrap_or(&e.event);
-        let when = match (w.date, w.end_date) {
-            (Some(d), Some(end)) => format!("{d} to {end}"),
-            (Some(d), None) => d.to_string(),
-            _ => "-".into(),
-        };
-        writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)
-    }
-
-    /// Ends the answer.
-    pub fn finish(self, out: Out) -> io::Result<()> {
-        if let Some(arr) = self.json {
-            arr.close(out)?;
-            writeln!(out)?;
-        }
-        Ok(())
-    }
+/// One meeting of `meetings` as text (the JSON is `answer::write`'s).
+pub fn meeting(out: Out, e: &StoredEvent) -> io::Result<()> {
+    let w = e.event.world_event().unwrap_or(&e.event);
+    let when = match (w.date, w.end_date) {
+        (Some(d), Some(end)) => format!("{d} to {end}"),
+        (Some(d), None) => d.to_string(),
+        _ => "-".into(),
+    };
+    writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)
 }
 
 /// `years`.
@@ -827,47 +700,7 @@ pub fn parties(out: Out, format: OutputFormat) -> io::Result<()> {
     )
 }
 
-/// A receipt of a writing command (`init`, `append`, `rebuild`, and any later writing command):
-/// what it wrote and the head after it, `head` exactly as `iofs-ledger head` prints it.
-#[derive(Debug, Serialize)]
-pub struct Receipt {
-    /// The first seq written (null when nothing was).
-    pub first_seq: Option<u64>,
-    /// The last seq written (null when nothing was).
-    pub last_seq: Option<u64>,
-    /// How many events were written (for `rebuild`: how many were replayed).
-    pub count: u64,
-    /// The `recorded_at` of what was written (null when nothing was recorded).
-    pub recorded_at: Option<String>,
-    /// `SEQ:HASH` after the command.
-    pub head: String,
-}
-
-impl Receipt {
-    /// The receipt of an append.
-    pub fn of_append(a: &Appended) -> Receipt {
-        let wrote = a.count() > 0;
-        Receipt {
-            first_seq: wrote.then_some(a.first),
-            last_seq: wrote.then_some(a.last),
-            count: a.count(),
-            recorded_at: wrote.then(|| a.recorded_at.clone()),
-            head: format!("{}:{}", a.last, a.head_hash),
-        }
-    }
-
-    /// The receipt of a command that covers the whole log up to `head` (`init`, `rebuild`).
-    pub fn of_log(head: &Head, count: u64) -> Receipt {
-        let any = head.seq > 0;
-        Receipt {
-            first_seq: any.then_some(1),
-            last_seq: any.then_some(head.seq),
-            count,
-            recorded_at: head.recorded_at.clone(),
-            head: format!("{}:{}", head.seq, head.hash),
-        }
-    }
-}
+pub use iofs_ledger::answer::Receipt;
 
 fn csv_writer(out: &mut dyn Write) -> csv::Writer<&'_ mut dyn Write> {
     csv::WriterBuilder::new().from_writer(out)
