@@ -12,7 +12,12 @@
 //! and again while appends stream in (one every 20 ms, with the token). A failed request is
 //! counted and reported, never hidden. `IOFS_BENCH_QUICK=1` (or `--test`, as `.ci/run` does)
 //! runs a few requests only, to keep it compiling and sane; nothing here asserts timings.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -54,7 +59,11 @@ impl Server {
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let url = line.trim().strip_prefix("listening on ").unwrap().to_string();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_string();
         Server { child, url }
     }
 }

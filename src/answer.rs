@@ -450,7 +450,11 @@ pub fn write(l: &Ledger, q: &Question, out: &mut dyn Write) -> Result<(), Answer
             l.snapshot(|| {
                 let start = |out: &mut dyn Write| -> io::Result<JsonArray> {
                     writeln!(out, "{{")?;
-                    writeln!(out, "  \"party\": {},", serde_json::to_string(party.code())?)?;
+                    writeln!(
+                        out,
+                        "  \"party\": {},",
+                        serde_json::to_string(party.code())?
+                    )?;
                     writeln!(
                         out,
                         "  \"name\": {},",

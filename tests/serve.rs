@@ -200,19 +200,49 @@ fn api_answers_are_the_cli_json_byte_for_byte() {
     let t = builtin();
     let s = Service::start(&t, false);
     let cases: &[(&str, &[&str])] = &[
-        ("/api/state?as_of=2020-01-01", &["state", "--as-of", "2020-01-01", "--json"]),
+        (
+            "/api/state?as_of=2020-01-01",
+            &["state", "--as-of", "2020-01-01", "--json"],
+        ),
         (
             "/api/state?as_of=2016-06-01&known_at=2030-01-01",
-            &["state", "--as-of", "2016-06-01", "--known-at", "2030-01-01", "--json"],
+            &[
+                "state",
+                "--as-of",
+                "2016-06-01",
+                "--known-at",
+                "2030-01-01",
+                "--json",
+            ],
         ),
-        ("/api/members?as_of=2019-12-31", &["members", "--as-of", "2019-12-31", "--json"]),
+        (
+            "/api/members?as_of=2019-12-31",
+            &["members", "--as-of", "2019-12-31", "--json"],
+        ),
         ("/api/history/KAZ", &["history", "KAZ", "--json"]),
         (
             "/api/diff?from=2015-01-01&to=2020-01-01",
-            &["diff", "--from", "2015-01-01", "--to", "2020-01-01", "--json"],
+            &[
+                "diff",
+                "--from",
+                "2015-01-01",
+                "--to",
+                "2020-01-01",
+                "--json",
+            ],
         ),
         ("/api/meetings", &["meetings", "--json"]),
-        ("/api/meetings?from=2018-01-01&to=2020-12-31", &["meetings", "--from", "2018-01-01", "--to", "2020-12-31", "--json"]),
+        (
+            "/api/meetings?from=2018-01-01&to=2020-12-31",
+            &[
+                "meetings",
+                "--from",
+                "2018-01-01",
+                "--to",
+                "2020-12-31",
+                "--json",
+            ],
+        ),
         ("/api/officers", &["officers", "--json"]),
         ("/api/audit", &["audit", "--json"]),
         ("/api/head", &["head", "--json"]),
@@ -237,13 +267,19 @@ fn bad_parameters_get_400_with_the_cli_message() {
     let t = builtin();
     let s = Service::start(&t, false);
     let cases: &[(&str, &[&str])] = &[
-        ("/api/state?as_of=2020-13-01", &["state", "--as-of", "2020-13-01"]),
+        (
+            "/api/state?as_of=2020-13-01",
+            &["state", "--as-of", "2020-13-01"],
+        ),
         (
             "/api/state?as_of=2020-01-01&known_at=yesterday",
             &["state", "--as-of", "2020-01-01", "--known-at", "yesterday"],
         ),
         ("/api/history/XXQ", &["history", "XXQ"]),
-        ("/api/diff?from=2020-01-01&to=soon", &["diff", "--from", "2020-01-01", "--to", "soon"]),
+        (
+            "/api/diff?from=2020-01-01&to=soon",
+            &["diff", "--from", "2020-01-01", "--to", "soon"],
+        ),
     ];
     for (path, args) in cases {
         let r = s.get(path);
@@ -253,7 +289,10 @@ fn bad_parameters_get_400_with_the_cli_message() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         // The message without the flag's name, which the CLI frames its own way for dates.
         let said = r.json()["error"].as_str().unwrap().to_string();
-        let msg = said.split_once(": ").filter(|(f, _)| f.starts_with("--")).map_or(said.as_str(), |(_, m)| m);
+        let msg = said
+            .split_once(": ")
+            .filter(|(f, _)| f.starts_with("--"))
+            .map_or(said.as_str(), |(_, m)| m);
         assert!(stderr.contains(msg), "{path}: {msg:?} not in {stderr:?}");
     }
     let r = s.get("/api/diff?from=2020-01-01");
@@ -261,7 +300,10 @@ fn bad_parameters_get_400_with_the_cli_message() {
     assert!(r.json()["error"].as_str().unwrap().contains("`to`"));
     let r = s.get("/api/diff?from=2021-01-01&to=2020-01-01");
     assert_eq!(r.status, 400);
-    let out = cli(&t.db, &["diff", "--from", "2021-01-01", "--to", "2020-01-01"]);
+    let out = cli(
+        &t.db,
+        &["diff", "--from", "2021-01-01", "--to", "2020-01-01"],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains(r.json()["error"].as_str().unwrap()));
     let r = s.get("/api/state?as_of=2020-01-01&asof=2");
     assert_eq!(r.status, 400);
@@ -316,7 +358,10 @@ fn unauthorised_and_read_only_appends_are_refused_and_change_nothing() {
     let s = Service::start(&t, true);
     let r = s.post(&event, &[]);
     assert_eq!(r.status, 401);
-    assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"iofs-ledger\""));
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"iofs-ledger\"")
+    );
     for wrong in [
         format!("Bearer {TOKEN}x"),
         format!("Bearer {}", &TOKEN[1..]),
@@ -378,20 +423,41 @@ fn an_if_match_conflict_gets_412_and_appends_nothing() {
     let t = empty();
     let s = Service::start(&t, true);
     let auth = format!("Bearer {TOKEN}");
-    let r = s.post(&signed("KAZ", "2014-01-01", "One."), &[("Authorization", &auth), ("If-Match", "0")]);
+    let r = s.post(
+        &signed("KAZ", "2014-01-01", "One."),
+        &[("Authorization", &auth), ("If-Match", "0")],
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let before = s.get("/api/log").body;
-    let r = s.post(&signed("TUR", "2014-01-02", "Two."), &[("Authorization", &auth), ("If-Match", "0")]);
+    let r = s.post(
+        &signed("TUR", "2014-01-02", "Two."),
+        &[("Authorization", &auth), ("If-Match", "0")],
+    );
     assert_eq!(r.status, 412, "{}", r.body);
-    assert!(r.json()["error"].as_str().unwrap().contains("last seq is 1, not 0"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("last seq is 1, not 0"));
     assert_eq!(s.get("/api/log").body, before);
-    let r = s.post(&signed("TUR", "2014-01-02", "Two."), &[("Authorization", &auth), ("If-Match", "\"1\"")]);
+    let r = s.post(
+        &signed("TUR", "2014-01-02", "Two."),
+        &[("Authorization", &auth), ("If-Match", "\"1\"")],
+    );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["head"].as_str().unwrap(), cli_ok(&t.db, &["head"]).trim());
+    assert_eq!(
+        r.json()["head"].as_str().unwrap(),
+        cli_ok(&t.db, &["head"]).trim()
+    );
     // A refused event (a second signature) is 422 with the CLI's message; nothing appended.
-    let r = s.post(&signed("TUR", "2014-02-02", "Again."), &[("Authorization", &auth)]);
+    let r = s.post(
+        &signed("TUR", "2014-02-02", "Again."),
+        &[("Authorization", &auth)],
+    );
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.json()["error"].as_str().unwrap().contains("nothing was appended"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("nothing was appended"));
     assert_eq!(cli_ok(&t.db, &["head"]).split(':').next(), Some("2"));
 }
 
@@ -409,7 +475,10 @@ fn if_none_match_gets_304_until_the_head_moves() {
     assert_eq!(again.body, "");
     let other = s.get_with("/api/state?as_of=2015-12-31", ("If-None-Match", &tag));
     assert_eq!(other.status, 200);
-    let r = s.post(&signed("KAZ", "2014-01-01", "One."), &[("Authorization", &format!("Bearer {TOKEN}"))]);
+    let r = s.post(
+        &signed("KAZ", "2014-01-01", "One."),
+        &[("Authorization", &format!("Bearer {TOKEN}"))],
+    );
     assert_eq!(r.status, 200);
     let after = s.get_with(path, ("If-None-Match", &tag));
     assert_eq!(after.status, 200);
@@ -428,7 +497,11 @@ fn limits_headers_and_a_clean_stop() {
         let csp = r.header("content-security-policy").unwrap();
         assert!(csp.contains("default-src 'none'"), "{path}");
         assert!(!csp.contains("script-src"), "{path}");
-        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
     }
     // A body announced over the cap is refused before it is read.
     let addr = s.url.strip_prefix("http://").unwrap();
@@ -520,9 +593,10 @@ fn a_page_in_chromium_shows_the_count_for_a_date_and_runs_nothing_from_a_quote()
     assert!(page.contains(r#"name="as_of""#));
     for day in ["2013-12-31", "2014-06-01", "2015-06-01"] {
         let dom = dump_dom(&browser, &format!("{}/?as_of={day}", s.url));
-        let want = serde_json::from_str::<Value>(&cli_ok(&t.db, &["state", "--as-of", day, "--json"]))
-            .unwrap()["members"]["count"]
-            .clone();
+        let want =
+            serde_json::from_str::<Value>(&cli_ok(&t.db, &["state", "--as-of", day, "--json"]))
+                .unwrap()["members"]["count"]
+                .clone();
         let shown = dom
             .split(r#"id="members-count">"#)
             .nth(1)
@@ -531,7 +605,10 @@ fn a_page_in_chromium_shows_the_count_for_a_date_and_runs_nothing_from_a_quote()
         assert_eq!(shown, want.to_string(), "{day}");
     }
     let dom = dump_dom(&browser, &format!("{}/party/KAZ", s.url));
-    assert!(dom.contains("&lt;script&gt;document.title=\"pwned\"&lt;/script&gt;"), "{dom}");
+    assert!(
+        dom.contains("&lt;script&gt;document.title=\"pwned\"&lt;/script&gt;"),
+        "{dom}"
+    );
     assert!(!dom.contains("pwned</title>"));
     assert!(!dom.contains("data-pwned"));
     assert!(!dom.contains("<img"));

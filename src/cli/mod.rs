@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
+use iofs_ledger::answer::{self, AnswerError, Question};
 use iofs_ledger::date::Day;
 use iofs_ledger::event::lines::with_parsed_lines;
 use iofs_ledger::event::{parse_batch, Prepared};
 use iofs_ledger::history::BUILTIN_HISTORY;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
-use iofs_ledger::answer::{self, AnswerError, Question};
 use iofs_ledger::{audit, query};
 
 use args::{Cli, Command, Lock};
@@ -440,9 +440,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             l.snapshot(|| {
                 let count = l.party_event_count(&p, max)?;
                 let mut w = render::History::start(out, &p, count).map_err(to_stdout)?;
-                l.for_each_party_event(&p, max, |e| {
-                    w.event(out, &e, &overrides).map_err(to_stdout)
-                })
+                l.for_each_party_event(&p, max, |e| w.event(out, &e, &overrides).map_err(to_stdout))
             })
             .map_err(from_stdout)?;
         }

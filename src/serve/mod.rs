@@ -234,13 +234,12 @@ impl Server {
     pub async fn bind(addr: &str, config: Config) -> Result<Server, ServeError> {
         // Refuse at once a missing or foreign file, rather than at the first request.
         let first = Ledger::open(&config.db, Access::ReadOnly)?;
-        let listener =
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: addr.to_string(),
-                    source,
-                })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
         let app = Arc::new(App {
             db: config.db.clone(),
             readers: Mutex::new(vec![first]),
@@ -644,10 +643,9 @@ async fn api_append(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
     };
     let app2 = Arc::clone(&app);
     let done = tokio::task::spawn_blocking(move || -> Result<Receipt, Failure> {
-        let mut guard = app2
-            .writer
-            .lock()
-            .map_err(|_| Failure::internal("the writer failed earlier; restart the service".into()))?;
+        let mut guard = app2.writer.lock().map_err(|_| {
+            Failure::internal("the writer failed earlier; restart the service".into())
+        })?;
         if guard.is_none() {
             let mut l = Ledger::open(&app2.db, Access::ReadWrite).map_err(Failure::store)?;
             l.set_busy_timeout(app2.lock_timeout)
@@ -696,9 +694,8 @@ fn append_body(
         }
         .map_err(Failure::store);
     }
-    let (result, failed) = with_parsed_lines(std::io::Cursor::new(body), |events| {
-        l.append(events, opts)
-    });
+    let (result, failed) =
+        with_parsed_lines(std::io::Cursor::new(body), |events| l.append(events, opts));
     if let Some(e) = failed {
         return Err(Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,

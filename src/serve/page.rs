@@ -103,9 +103,7 @@ pub(super) async fn index(
             );
         }
     };
-    let answer = app
-        .read(move |l| query::state(l, d, k.as_deref()))
-        .await;
+    let answer = app.read(move |l| query::state(l, d, k.as_deref())).await;
     match answer {
         Ok(Ok(s)) => html_response(
             StatusCode::OK,
