@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench serve                      # built-in ledger (+ IOFS_SERVE_BENCH_DB)
 //! IOFS_SERVE_BENCH_DB=path/to/1M.db cargo bench --bench serve
+//! IOFS_SERVE_BENCH_BIN=target/release/iofs-ledger cargo test --bench serve   # a given binary
 //! ```
 //!
 //! Starts the release binary on port 0 and drives it from 16 client threads, each on its own
@@ -32,8 +33,12 @@ fn quick() -> bool {
     std::env::var_os("IOFS_BENCH_QUICK").is_some() || std::env::args().any(|a| a == "--test")
 }
 
+/// The binary under test: `IOFS_SERVE_BENCH_BIN` (e.g. `target/release/iofs-ledger`), else
+/// the one Cargo built with this bench.
 fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_iofs-ledger"))
+    std::env::var_os("IOFS_SERVE_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_iofs-ledger")))
 }
 
 struct Server {
@@ -160,11 +165,14 @@ fn bench(label: &str, db: &Path, as_of: &str, dir: &Path) {
     let appended = AtomicU64::new(0);
     let streaming = std::thread::scope(|s| {
         s.spawn(|| {
+            // Dated today: after every event of the history, so each append folds at the
+            // tail (an earlier date would refold the log from it).
+            let today = chrono::Utc::now().date_naive();
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
                 let body = format!(
-                    r#"{{"type":"agreement_signed","title":"Load test agreement {i}","counterparty":"Load test","date":"2020-01-01","source":{{"document":"bench.txt","quote":"A load test."}}}}"#
+                    r#"{{"type":"agreement_signed","title":"Load test agreement {i}","counterparty":"Load test","date":"{today}","source":{{"document":"bench.txt","quote":"A load test."}}}}"#
                 );
                 let ok = ureq::post(&format!("{}/api/events", server.url))
                     .set("Authorization", &format!("Bearer {TOKEN}"))
