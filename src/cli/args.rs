@@ -92,8 +92,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain, the append-only triggers, every rule and the read models.
+    /// Check the whole schema, the hash chain, every rule and the read models (derived outside
+    /// the file); reads one snapshot, never blocks writers, and names the head it checked.
     Verify {
+        /// Verify the built-in history instead of a ledger file.
+        #[arg(long)]
+        builtin: bool,
         /// Also prove the log only grew since this head was noted (from `head`).
         #[arg(long, value_name = "SEQ:HASH")]
         since_head: Option<String>,
@@ -182,6 +186,22 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Import another ledger's `log --json` (FILE or standard input), keeping each event's
+    /// seq, recorded_at and hash; events already held, identical, are skipped; all or none.
+    Import {
+        /// The input file; `-` or nothing for standard input.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Print the receipt as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent copy of the ledger to PATH while writers go on (never overwrites).
+    Backup {
+        /// The new file.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
     },
     /// The party codes the ledger accepts (the 57 OIC member states).
     Parties {
