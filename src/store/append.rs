@@ -528,11 +528,14 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
             }
         }
     }
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES ('max_window', ?1)",
-        [max_window.to_string()],
-    )
-    .ctx("updating meta")?;
+    // As an append writes it: an empty log has no `max_window`.
+    if n > 0 {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('max_window', ?1)",
+            [max_window.to_string()],
+        )
+        .ctx("updating meta")?;
+    }
     if let Some(from) = from {
         refold_all(tx, from)?;
     }
