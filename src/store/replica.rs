@@ -293,11 +293,21 @@ impl Ledger {
                 context: "creating the backup file",
                 source: e,
             })?;
-            rusqlite::backup::Backup::new(&self.conn, &mut copy)
-                .ctx("starting the backup")?
-                // All pages in one step: one read snapshot of the source.
-                .run_to_completion(-1, Duration::ZERO, None)
-                .ctx("copying the ledger")?;
+            {
+                let b = rusqlite::backup::Backup::new(&self.conn, &mut copy)
+                    .ctx("starting the backup")?;
+                // All pages in one step: one read snapshot of the source (in WAL mode writers
+                // go on meanwhile). Busy only while another connection changes the journal
+                // mode or checkpoints with truncation: wait, up to the busy timeout.
+                let started = std::time::Instant::now();
+                loop {
+                    match b.step(-1).ctx("copying the ledger")? {
+                        rusqlite::backup::StepResult::Done => break,
+                        _ if started.elapsed() > self.busy_timeout => return Err(StoreError::Busy),
+                        _ => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            }
             copy.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .ctx("finishing the backup")?;
             drop(copy);
