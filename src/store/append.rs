@@ -182,220 +182,221 @@ where
     let head_seq = head.seq;
     let mut prev_hash = head.hash.clone();
     let recorded_at = recorded_at.to_string();
+    let mut refusals: Vec<Refusal> = Vec::new();
+    let mut locations: Vec<Location> = Vec::new();
+    let mut from: Option<Pos> = None;
+    // Events that arrive in replay order after the log's tail are folded as they come
+    // (the common case); the first one that does not switches to a re-fold at the end.
+    let mut stream_pos: Pos = tail(tx)?;
+    let mut stream: Option<Folder> = None;
+    let mut max_window: i64 = read_max_window(tx)?;
+    let mut seq = head_seq;
+    // Parties already put in `parties` by this batch: a party named again needs no insert.
+    let mut known_parties: HashSet<String> = HashSet::new();
     {
-        let mut refusals: Vec<Refusal> = Vec::new();
-        let mut locations: Vec<Location> = Vec::new();
-        let mut from: Option<Pos> = None;
-        // Events that arrive in replay order after the log's tail are folded as they come
-        // (the common case); the first one that does not switches to a re-fold at the end.
-        let mut stream_pos: Pos = tail(tx)?;
-        let mut stream: Option<Folder> = None;
-        let mut max_window: i64 = read_max_window(tx)?;
-        let mut seq = head_seq;
-        // Parties already put in `parties` by this batch: a party named again needs no insert.
-        let mut known_parties: HashSet<String> = HashSet::new();
-        {
-            let mut insert_event = tx
-                .prepare_cached(
-                    "INSERT INTO events (seq, recorded_at, body, hash) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .ctx("preparing the insert")?;
-            let mut insert_order = tx
-                .prepare_cached("INSERT INTO replay_order (day, ord, seq) VALUES (?1, ?2, ?3)")
-                .ctx("preparing the insert")?;
-            let mut insert_party = tx
-                .prepare_cached("INSERT OR IGNORE INTO party_events (party, seq) VALUES (?1, ?2)")
-                .ctx("preparing the insert")?;
-            let mut insert_known = tx
-                .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
-                .ctx("preparing the insert")?;
-            for item in input {
-                if refusals.len() >= MAX_REFUSALS {
+        let mut insert_event = tx
+            .prepare_cached(
+                "INSERT INTO events (seq, recorded_at, body, hash) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .ctx("preparing the insert")?;
+        let mut insert_order = tx
+            .prepare_cached("INSERT INTO replay_order (day, ord, seq) VALUES (?1, ?2, ?3)")
+            .ctx("preparing the insert")?;
+        let mut insert_party = tx
+            .prepare_cached("INSERT OR IGNORE INTO party_events (party, seq) VALUES (?1, ?2)")
+            .ctx("preparing the insert")?;
+        let mut insert_known = tx
+            .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
+            .ctx("preparing the insert")?;
+        for item in input {
+            if refusals.len() >= MAX_REFUSALS {
+                refusals.push(Refusal {
+                    location: None,
+                    seq: None,
+                    rule: None,
+                    field: None,
+                    message: format!("stopped checking after {MAX_REFUSALS} problems"),
+                });
+                break;
+            }
+            let (loc, ev, body) = match item.into_prepared() {
+                Ok(x) => x.into_parts(),
+                Err(e) => {
                     refusals.push(Refusal {
-                        location: None,
+                        location: Some(e.location),
                         seq: None,
                         rule: None,
-                        field: None,
-                        message: format!("stopped checking after {MAX_REFUSALS} problems"),
+                        field: e.field,
+                        message: e.message,
                     });
-                    break;
-                }
-                let (loc, ev, body) = match item.into_prepared() {
-                    Ok(x) => x.into_parts(),
-                    Err(e) => {
-                        refusals.push(Refusal {
-                            location: Some(e.location),
-                            seq: None,
-                            rule: None,
-                            field: e.field,
-                            message: e.message,
-                        });
-                        continue;
-                    }
-                };
-                seq += 1;
-                locations.push(loc);
-                let refuse = |rule: Option<Rule>, field: &str, message: String| Refusal {
-                    location: Some(loc),
-                    seq: Some(seq),
-                    rule,
-                    field: Some(field.to_string()),
-                    message,
-                };
-                if let Some(r) = future_date(&ev, today) {
-                    refusals.push(refuse(Some(Rule::NoFutureDates), r.0, r.1));
                     continue;
                 }
-                if !refusals.is_empty() {
-                    // Keep checking input for more problems, but store nothing more.
-                    continue;
+            };
+            seq += 1;
+            locations.push(loc);
+            let refuse = |rule: Option<Rule>, field: &str, message: String| Refusal {
+                location: Some(loc),
+                seq: Some(seq),
+                rule,
+                field: Some(field.to_string()),
+                message,
+            };
+            if let Some(r) = future_date(&ev, today) {
+                refusals.push(refuse(Some(Rule::NoFutureDates), r.0, r.1));
+                continue;
+            }
+            if !refusals.is_empty() {
+                // Keep checking input for more problems, but store nothing more.
+                continue;
+            }
+            let hash = event_hash(&prev_hash, seq, &recorded_at, &body);
+            let mut mark_party = |p: &str| {
+                insert_party
+                    .execute(params![p, seq as i64])
+                    .ctx("indexing parties")?;
+                if !known_parties.contains(p) {
+                    insert_known.execute([p]).ctx("indexing parties")?;
+                    known_parties.insert(p.to_string());
                 }
-                let hash = event_hash(&prev_hash, seq, &recorded_at, &body);
-                let mut mark_party = |p: &str| {
-                    insert_party
-                        .execute(params![p, seq as i64])
-                        .ctx("indexing parties")?;
-                    if !known_parties.contains(p) {
-                        insert_known.execute([p]).ctx("indexing parties")?;
-                        known_parties.insert(p.to_string());
-                    }
-                    Ok::<(), StoreError>(())
-                };
-                match &ev.kind {
-                    Kind::Retraction {
-                        retracts: target, ..
-                    }
-                    | Kind::Correction {
-                        corrects: target, ..
-                    } => {
-                        let field = if matches!(ev.kind, Kind::Retraction { .. }) {
-                            "retracts"
-                        } else {
-                            "corrects"
-                        };
-                        match check_target(tx, *target, seq)? {
-                            Err(why) => {
-                                refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
-                                continue;
-                            }
-                            Ok(target_event) => {
-                                for p in target_event.kind.parties() {
-                                    mark_party(p.code())?;
-                                }
-                            }
+                Ok::<(), StoreError>(())
+            };
+            match &ev.kind {
+                Kind::Retraction {
+                    retracts: target, ..
+                }
+                | Kind::Correction {
+                    corrects: target, ..
+                } => {
+                    let field = if matches!(ev.kind, Kind::Retraction { .. }) {
+                        "retracts"
+                    } else {
+                        "corrects"
+                    };
+                    match check_target(tx, *target, seq)? {
+                        Err(why) => {
+                            refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
+                            continue;
                         }
-                        for p in positions_of(tx, *target)? {
-                            from = Some(from.map_or(p, |f| f.min(p)));
-                        }
-                        let kind = if field == "retracts" {
-                            "retraction"
-                        } else {
-                            "correction"
-                        };
-                        tx.execute(
-                            "INSERT INTO overrides (target, by_seq, kind) VALUES (?1, ?2, ?3)",
-                            params![*target as i64, seq as i64, kind],
-                        )
-                        .ctx("recording an override")?;
-                        if let Kind::Correction { replacement, .. } = &ev.kind {
-                            if let Some(d) = ev.effective_day() {
-                                let p = (d.0 as i64, *target as i64);
-                                insert_order
-                                    .execute(params![p.0, p.1, seq as i64])
-                                    .ctx("ordering replay")?;
-                                from = Some(from.map_or(p, |f| f.min(p)));
-                            }
-                            for p in replacement.kind.parties() {
+                        Ok(target_event) => {
+                            for p in target_event.kind.parties() {
                                 mark_party(p.code())?;
                             }
                         }
                     }
-                    _ => {
+                    for p in positions_of(tx, *target)? {
+                        from = Some(from.map_or(p, |f| f.min(p)));
+                    }
+                    let kind = if field == "retracts" {
+                        "retraction"
+                    } else {
+                        "correction"
+                    };
+                    tx.execute(
+                        "INSERT INTO overrides (target, by_seq, kind) VALUES (?1, ?2, ?3)",
+                        params![*target as i64, seq as i64, kind],
+                    )
+                    .ctx("recording an override")?;
+                    if let Kind::Correction { replacement, .. } = &ev.kind {
                         if let Some(d) = ev.effective_day() {
-                            let p = (d.0 as i64, seq as i64);
+                            let p = (d.0 as i64, *target as i64);
                             insert_order
                                 .execute(params![p.0, p.1, seq as i64])
                                 .ctx("ordering replay")?;
-                            if from.is_none() && p > stream_pos {
-                                // In replay order after everything so far: fold it now.
-                                if stream.is_none() {
-                                    stream = Some(Folder::at(p));
-                                }
-                                if let Some(f) = stream.as_mut() {
-                                    match f.fold(tx, p, seq, &ev) {
-                                        Ok(()) => stream_pos = p,
-                                        Err(RefoldError::Store(e)) => return Err(e),
-                                        Err(RefoldError::Violation { .. }) => {
-                                            // A later line of this batch (a retraction or a
-                                            // correction) may make it valid: leave the verdict
-                                            // to the refold at the end of the batch.
-                                            from = Some(p);
-                                        }
-                                    }
-                                }
-                            } else {
-                                from = Some(from.map_or(p, |f| f.min(p)));
-                            }
+                            from = Some(from.map_or(p, |f| f.min(p)));
                         }
-                        for p in ev.kind.parties() {
+                        for p in replacement.kind.parties() {
                             mark_party(p.code())?;
                         }
                     }
                 }
-                if let Some((s, e)) = ev.effect_window() {
-                    max_window = max_window.max((e.0 - s.0) as i64);
+                _ => {
+                    if let Some(d) = ev.effective_day() {
+                        let p = (d.0 as i64, seq as i64);
+                        insert_order
+                            .execute(params![p.0, p.1, seq as i64])
+                            .ctx("ordering replay")?;
+                        if from.is_none() && p > stream_pos {
+                            // In replay order after everything so far: fold it now.
+                            if stream.is_none() {
+                                stream = Some(Folder::at(p));
+                            }
+                            if let Some(f) = stream.as_mut() {
+                                match f.fold(tx, p, seq, &ev) {
+                                    Ok(()) => stream_pos = p,
+                                    Err(RefoldError::Store(e)) => return Err(e),
+                                    Err(RefoldError::Violation { .. }) => {
+                                        // A later line of this batch (a retraction or a
+                                        // correction) may make it valid: leave the verdict
+                                        // to the refold at the end of the batch.
+                                        from = Some(p);
+                                    }
+                                }
+                            }
+                        } else {
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
+                    }
+                    for p in ev.kind.parties() {
+                        mark_party(p.code())?;
+                    }
                 }
-                insert_event
-                    .execute(params![seq as i64, recorded_at, body, hash])
-                    .ctx("storing an event")?;
-                prev_hash = hash;
             }
+            if let Some((s, e)) = ev.effect_window() {
+                max_window = max_window.max((e.0 - s.0) as i64);
+            }
+            insert_event
+                .execute(params![seq as i64, recorded_at, body, hash])
+                .ctx("storing an event")?;
+            prev_hash = hash;
         }
-        if !refusals.is_empty() {
-            return Err(StoreError::Refused(refusals));
-        }
-        if let Some(from) = from {
-            match refold(tx, from, None) {
-                Ok(()) => {}
-                Err(RefoldError::Store(e)) => return Err(e),
-                Err(RefoldError::Violation {
-                    seq: bad,
-                    violation,
-                }) => {
-                    let location = bad
-                        .checked_sub(head_seq + 1)
-                        .and_then(|i| locations.get(i as usize).copied());
-                    let message = if location.is_some() {
-                        violation.detail
-                    } else {
-                        format!(
+    }
+    if !refusals.is_empty() {
+        return Err(StoreError::Refused(refusals));
+    }
+    if let Some(from) = from {
+        match refold(tx, from, None) {
+            Ok(()) => {}
+            Err(RefoldError::Store(e)) => return Err(e),
+            Err(RefoldError::Violation {
+                seq: bad,
+                violation,
+            }) => {
+                let location = bad
+                    .checked_sub(head_seq + 1)
+                    .and_then(|i| locations.get(i as usize).copied());
+                let message = if location.is_some() {
+                    violation.detail
+                } else {
+                    format!(
                             "{} (this batch would make the already recorded event seq {bad} break the rule)",
                             violation.detail
                         )
-                    };
-                    return Err(StoreError::Refused(vec![Refusal {
-                        location,
-                        seq: Some(bad),
-                        rule: Some(violation.rule),
-                        field: Some(violation.field.to_string()),
-                        message,
-                    }]));
-                }
+                };
+                return Err(StoreError::Refused(vec![Refusal {
+                    location,
+                    seq: Some(bad),
+                    rule: Some(violation.rule),
+                    field: Some(violation.field.to_string()),
+                    message,
+                }]));
             }
         }
-        super::snapshots::update(tx)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('max_window', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [max_window.to_string()],
-        )
-        .ctx("updating meta")?;
-        Ok(Appended {
-            first: head_seq + 1,
-            last: seq,
-            recorded_at,
-            head_hash: prev_hash,
-        })
     }
+    super::snapshots::update(tx)?;
+    // `max_window` is kept once the log holds events (as `rebuild` derives it).
+    if seq > head_seq {
+        tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('max_window', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [max_window.to_string()],
+            )
+            .ctx("updating meta")?;
+    }
+    Ok(Appended {
+        first: head_seq + 1,
+        last: seq,
+        recorded_at,
+        head_hash: prev_hash,
+    })
 }
 
 impl Ledger {
