@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 ///
 /// Exit codes: 0 success, 1 refused input, failed verification or unusable ledger file,
 /// 2 usage error.
+///
+/// IOFS_LEDGER_CLOCK=INSTANT sets the clock of append, import and verify (for tests).
 #[derive(Debug, Parser)]
 #[command(name = "iofs-ledger", version, max_term_width = 100)]
 pub struct Cli {

@@ -121,9 +121,9 @@ pub enum StoreError {
         head_recorded_at: String,
     },
     /// An import was refused; nothing was imported.
-    #[error("import refused at seq {seq}{}: {why}; nothing was imported", .line.map(|l| format!(" (input line {l})")).unwrap_or_default())]
+    #[error("import refused at {}: {why}; nothing was imported", import_place(*.seq, *.line))]
     ImportRefused {
-        /// The seq concerned.
+        /// The seq concerned (0 when the input line is not an event).
         seq: u64,
         /// The input line.
         line: Option<usize>,
@@ -176,6 +176,14 @@ impl std::fmt::Display for Refusal {
             write!(f, ": rule \"{}\" broken", r.text())?;
         }
         write!(f, ": {}", self.message)
+    }
+}
+
+fn import_place(seq: u64, line: Option<usize>) -> String {
+    match (seq, line) {
+        (0, Some(l)) => format!("input line {l}"),
+        (s, Some(l)) => format!("seq {s} (input line {l})"),
+        (s, None) => format!("seq {s}"),
     }
 }
 
@@ -549,21 +557,6 @@ pub enum ReadModelCheck {
 
 /// The page cache of a connection, in KiB.
 const CACHE_KIB: u32 = 32 * 1024;
-
-impl Ledger {
-    /// The names of the triggers on `events`.
-    pub fn trigger_names(&self) -> Result<Vec<String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
-            )
-            .ctx("reading triggers")?;
-        let rows = st.query_map([], |r| r.get(0)).ctx("reading triggers")?;
-        rows.collect::<Result<Vec<String>, _>>()
-            .ctx("reading triggers")
-    }
-}
 
 #[cfg(test)]
 mod tests {
