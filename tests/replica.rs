@@ -228,3 +228,35 @@ fn backup_copies_a_consistent_ledger_while_an_append_runs_and_never_overwrites()
         .stderr(predicate::str::contains("already exists"));
     assert_eq!(std::fs::read(&copy).unwrap(), before);
 }
+
+/// One append of more events than an import appends in one go (4096) arrives whole and
+/// identical; a malformed line anywhere in the input writes nothing and names the line.
+#[test]
+fn a_batch_longer_than_an_import_chunk_arrives_whole_and_a_malformed_line_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = empty(dir.path(), "source.db");
+    let (all, _) = synth(5000, 5000);
+    cmd(&source)
+        .arg("append")
+        .write_stdin(all)
+        .assert()
+        .success();
+    let log = log_after(&source, 0);
+
+    let bad = empty(dir.path(), "bad.db");
+    let mut lines: Vec<&str> = log.lines().collect();
+    lines[4500] = "{not json";
+    import(&bad, &lines.join("\n"))
+        .code(1)
+        .stderr(predicate::str::contains(
+            "import refused at input line 4501",
+        ));
+    assert!(head(&bad).starts_with("0:"));
+
+    let replica = empty(dir.path(), "replica.db");
+    import(&replica, &log)
+        .success()
+        .stdout(predicate::str::contains("imported seq 1..5000"));
+    assert_eq!(log_after(&replica, 0), log);
+    cmd(&replica).arg("verify").assert().success();
+}

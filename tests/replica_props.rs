@@ -60,16 +60,16 @@ proptest! {
     fn a_replica_made_by_import_is_the_same_ledger_table_for_table(h in history(3, 5), cut in 0usize..4) {
         let (source, _) = ledger(&h);
         let mut whole = Ledger::in_memory().unwrap();
-        whole.import(log_items(&source, 0), later()).unwrap();
+        whole.import(log_items(&source, 0).into_iter().map(Ok), later()).unwrap();
         prop_assert_eq!(dump(&whole), dump(&source));
 
         let mut stepped = Ledger::in_memory().unwrap();
         let head = source.head().unwrap().seq;
         let first = (cut as u64 * head / 3).min(head);
         let items = log_items(&source, 0);
-        stepped.import(items[..first as usize].to_vec(), later()).unwrap();
+        stepped.import(items[..first as usize].iter().cloned().map(Ok), later()).unwrap();
         for _ in 0..2 {
-            let r = stepped.import(log_items(&source, stepped.head().unwrap().seq.min(first)), later()).unwrap();
+            let r = stepped.import(log_items(&source, stepped.head().unwrap().seq.min(first)).into_iter().map(Ok), later()).unwrap();
             prop_assert_eq!(r.head_seq, head);
         }
         prop_assert_eq!(dump(&stepped), dump(&source));
@@ -86,7 +86,7 @@ proptest! {
         items[i].hash = "0".repeat(64);
         let mut replica = Ledger::in_memory().unwrap();
         let before = dump(&replica);
-        let e = replica.import(items, later()).unwrap_err();
+        let e = replica.import(items.into_iter().map(Ok), later()).unwrap_err();
         prop_assert!(e.to_string().contains(&format!("seq {}", i + 1)), "{}", e);
         prop_assert_eq!(dump(&replica), before);
     }

@@ -1,7 +1,7 @@
 //! `import`, `backup` and the clock the commands read.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -39,35 +39,45 @@ pub fn import(
     lock_timeout: Duration,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (name, reader): (String, Box<dyn Read>) = match file {
-        None => ("standard input".into(), Box::new(io::stdin())),
-        Some(p) if p == Path::new("-") => ("standard input".into(), Box::new(io::stdin())),
-        Some(p) => (
+    // Standard input is spooled to a temporary file first, so a slow producer never holds the
+    // write lock; the input is then read a line at a time (memory stays bounded).
+    let (name, input): (String, std::fs::File) = match file {
+        Some(p) if p != Path::new("-") => (
             p.display().to_string(),
-            Box::new(
-                std::fs::File::open(p).map_err(|e| CliError::Input(p.display().to_string(), e))?,
-            ),
+            std::fs::File::open(p).map_err(|e| CliError::Input(p.display().to_string(), e))?,
         ),
-    };
-    // Read and check the whole input before taking the write lock.
-    let mut items = Vec::new();
-    for (i, line) in BufReader::new(reader).lines().enumerate() {
-        let line = line.map_err(|e| CliError::Input(name.clone(), e))?;
-        if line.trim().is_empty() {
-            continue;
+        _ => {
+            let name = "standard input".to_string();
+            let spool = |e| CliError::Input(name.clone(), e);
+            let mut f = tempfile::tempfile().map_err(spool)?;
+            io::copy(&mut io::stdin().lock(), &mut f).map_err(spool)?;
+            f.seek(SeekFrom::Start(0)).map_err(spool)?;
+            (name, f)
         }
-        let item = ImportItem::parse(i + 1, &line).map_err(|why| {
-            CliError::Store(StoreError::ImportRefused {
-                seq: 0,
-                line: Some(i + 1),
-                why,
-            })
-        })?;
-        items.push(item);
-    }
+    };
     let now = clock()?.unwrap_or_else(Utc::now);
     let mut l = Ledger::open(path, Access::ReadWrite)?;
     l.set_busy_timeout(lock_timeout)?;
+    // A read error is an `Err` item: the import refuses it and writes nothing.
+    let items = BufReader::with_capacity(1 << 16, input)
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| match line {
+            Ok(line) if line.trim().is_empty() => None,
+            Ok(line) => {
+                Some(
+                    ImportItem::parse(i + 1, &line).map_err(|why| StoreError::ImportRefused {
+                        seq: 0,
+                        line: Some(i + 1),
+                        why,
+                    }),
+                )
+            }
+            Err(e) => Some(Err(StoreError::Io {
+                path: PathBuf::from(&name),
+                source: e,
+            })),
+        });
     let r = l.import(items, now)?;
     if json {
         render::json(

@@ -70,6 +70,10 @@ impl ImportItem {
     }
 }
 
+/// The most events an import appends in one go (events recorded at one instant beyond it are
+/// appended in several chunks, with the same result).
+const IMPORT_CHUNK: usize = 4096;
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
@@ -93,12 +97,13 @@ impl Ledger {
     /// pass every append rule, its dates judged against its own day of recording, which may
     /// not be later than `now` (+ [`CLOCK_TOLERANCE`]) nor earlier than the head's. Events this
     /// ledger already holds, identical, are skipped; a gap, a different event at a held seq (a
-    /// fork) or a hash that does not chain refuses the whole import naming the seq.
-    pub fn import(
-        &mut self,
-        items: Vec<ImportItem>,
-        now: DateTime<Utc>,
-    ) -> Result<Imported, StoreError> {
+    /// fork), a hash that does not chain or an input error (an `Err` item) refuses the whole
+    /// import naming the seq, and nothing is written. The input is consumed as it comes, a
+    /// bounded chunk at a time, so memory stays bounded whatever its length.
+    pub fn import<I>(&mut self, items: I, now: DateTime<Utc>) -> Result<Imported, StoreError>
+    where
+        I: IntoIterator<Item = Result<ImportItem, StoreError>>,
+    {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -110,19 +115,40 @@ impl Ledger {
             line: Some(it.line),
             why,
         };
+        let mut items = items.into_iter();
+        let mut read = 0u64;
+        let mut next = || -> Result<Option<ImportItem>, StoreError> {
+            let it = items.next().transpose()?;
+            read += u64::from(it.is_some());
+            Ok(it)
+        };
+        // Events already held: each must be identical, in sequence.
         let mut skipped = 0u64;
-        let mut rest = items.as_slice();
         let mut prev_seq: Option<u64> = None;
-        while let Some((it, tail)) = rest.split_first() {
+        let mut pending: Option<ImportItem> = None;
+        while let Some(it) = next()? {
             if let Some(p) = prev_seq {
                 if it.seq != p + 1 {
                     return Err(refuse(
-                        it,
+                        &it,
                         format!("the input goes from seq {p} to seq {}: events are missing or out of order", it.seq),
                     ));
                 }
             }
             if it.seq > head.seq {
+                if it.seq != head.seq + 1 {
+                    return Err(refuse(
+                        &it,
+                        format!(
+                            "this ledger's head is seq {}, so the next event must be seq {}, not {}: import the missing events first (`iofs-ledger log --after {} --json` on the source)",
+                            head.seq,
+                            head.seq + 1,
+                            it.seq,
+                            head.seq
+                        ),
+                    ));
+                }
+                pending = Some(it);
                 break;
             }
             let held: Option<(String, String, String)> = tx
@@ -140,69 +166,66 @@ impl Ledger {
                 }
                 Some((_, _, h)) => {
                     return Err(refuse(
-                        it,
+                        &it,
                         format!("this ledger holds a different event at seq {} (hash {h}, the input's {}): the two logs have forked; nothing after the fork can be imported", it.seq, it.hash),
                     ))
                 }
-                None => return Err(refuse(it, "the held event cannot be read".into())),
+                None => return Err(refuse(&it, "the held event cannot be read".into())),
             }
             prev_seq = Some(it.seq);
-            rest = tail;
         }
-        if let Some(first) = rest.first() {
-            if first.seq != head.seq + 1 {
-                return Err(refuse(
-                    first,
-                    format!(
-                        "this ledger's head is seq {}, so the next event must be seq {}, not {}: import the missing events first (`iofs-ledger log --after {} --json` on the source)",
-                        head.seq,
-                        head.seq + 1,
-                        first.seq,
-                        head.seq
-                    ),
-                ));
-            }
-        }
+        // New events: consecutive ones recorded at the same instant are appended together, a
+        // bounded chunk at a time.
         let mut range: Option<(u64, u64)> = None;
         let mut last_recorded: Option<String> = None;
-        // Consecutive events recorded at the same instant are appended as one batch.
-        let mut i = 0;
-        while i < rest.len() {
-            let at = &rest[i].recorded_at;
-            let run_len = rest[i..]
-                .iter()
-                .take_while(|x| &x.recorded_at == at)
-                .count();
-            let run = &rest[i..i + run_len];
-            let first = &run[0];
-            let instant = parse_instant(at)
-                .filter(|t| format_instant(*t) == *at)
+        loop {
+            let first = match pending.take() {
+                Some(it) => it,
+                None => match next()? {
+                    Some(it) => it,
+                    None => break,
+                },
+            };
+            let at = first.recorded_at.clone();
+            let instant = parse_instant(&at)
+                .filter(|t| format_instant(*t) == at)
                 .ok_or_else(|| {
                     refuse(
-                        first,
+                        &first,
                         format!("recorded_at `{at}` is not of the form 2026-01-31T12:00:00.000000Z (UTC, microseconds)"),
                     )
                 })?;
             if let Some(h) = head.recorded_at.as_deref() {
                 if at.as_str() < h {
                     return Err(refuse(
-                        first,
-                        format!("recorded_at {at} is earlier than the head's ({h}): recorded_at never decreases along seq"),
+                        &first,
+                        format!("recorded_at {at} is earlier than its predecessor's ({h}): recorded_at never decreases along seq"),
                     ));
                 }
             }
             if instant > now + CLOCK_TOLERANCE {
                 return Err(refuse(
-                    first,
+                    &first,
                     format!(
                         "recorded_at {at} is later than this machine's clock ({}): a record from the future (or this clock is wrong)",
                         format_instant(now)
                     ),
                 ));
             }
-            // Recompute each hash before storing anything of the run.
+            let mut chunk = vec![first];
+            while chunk.len() < IMPORT_CHUNK {
+                match next()? {
+                    Some(it) if it.recorded_at == at => chunk.push(it),
+                    Some(it) => {
+                        pending = Some(it);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            // Recompute each hash before storing anything of the chunk.
             let mut prev = head.hash.clone();
-            for (k, it) in run.iter().enumerate() {
+            for (k, it) in chunk.iter().enumerate() {
                 let seq = head.seq + 1 + k as u64;
                 if it.seq != seq {
                     return Err(refuse(
@@ -210,7 +233,7 @@ impl Ledger {
                         format!("the input goes from seq {} to seq {}: events are missing or out of order", seq - 1, it.seq),
                     ));
                 }
-                let want = event_hash(&prev, seq, at, &it.event.canonical_json());
+                let want = event_hash(&prev, seq, &at, &it.event.canonical_json());
                 if want != it.hash {
                     return Err(refuse(
                         it,
@@ -219,47 +242,45 @@ impl Ledger {
                 }
                 prev = want;
             }
-            let events = run
-                .iter()
-                .map(|it| Ok((Location::Line(it.line), it.event.clone())));
+            let first_seq = chunk[0].seq;
+            let events = chunk
+                .into_iter()
+                .map(|it| Ok((Location::Line(it.line), it.event)));
             let a = append_in(
                 &tx,
                 &head,
                 events,
-                at,
+                &at,
                 Day::from_naive(instant.date_naive()),
             )
             .map_err(|e| match e {
-                StoreError::Refused(r) => {
-                    let seq = r.iter().find_map(|x| x.seq).unwrap_or(first.seq);
-                    StoreError::ImportRefused {
-                        seq,
-                        line: None,
-                        why: r
-                            .iter()
-                            .map(|x| x.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    }
-                }
+                StoreError::Refused(r) => StoreError::ImportRefused {
+                    seq: r.iter().find_map(|x| x.seq).unwrap_or(first_seq),
+                    line: None,
+                    why: r
+                        .iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                },
                 e => e,
             })?;
             if a.head_hash != prev {
-                return Err(refuse(
-                    first,
-                    "the stored hashes differ from the input's".into(),
-                ));
+                return Err(StoreError::ImportRefused {
+                    seq: first_seq,
+                    line: None,
+                    why: "the stored hashes differ from the input's".into(),
+                });
             }
             range = Some((range.map_or(a.first, |r| r.0), a.last));
             last_recorded = Some(at.clone());
             head.seq = a.last;
             head.hash = a.head_hash;
-            head.recorded_at = Some(at.clone());
-            i += run_len;
+            head.recorded_at = Some(at);
         }
         tx.commit().ctx("committing the import")?;
         Ok(Imported {
-            read: items.len() as u64,
+            read,
             skipped,
             range,
             recorded_at: last_recorded,
