@@ -66,21 +66,20 @@ def rows_from_db(path):
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     con.text_factory = bytes
     try:
-        for seq, recorded_at, body, stored in con.execute(
-            "SELECT seq, recorded_at, body, hash FROM events ORDER BY seq"
+        for seq, recorded_at, body, stored, kinds in con.execute(
+            "SELECT seq, recorded_at, body, hash,"
+            " typeof(recorded_at) || ',' || typeof(body) || ',' || typeof(hash)"
+            " FROM events ORDER BY seq"
         ):
+            if kinds != b"text,text,text":
+                raise ChainError(seq, f"a column is not stored as text ({kinds.decode()})")
+
             def text(v, name):
-                if not isinstance(v, bytes):
-                    raise ChainError(seq, f"{name} is not text")
                 try:
                     return v.decode("utf-8")
                 except UnicodeDecodeError:
                     raise ChainError(seq, f"{name} is not valid UTF-8")
-            kinds = con.execute(
-                "SELECT typeof(recorded_at), typeof(body), typeof(hash) FROM events WHERE seq = ?", (seq,)
-            ).fetchone()
-            if any(k != b"text" for k in kinds):
-                raise ChainError(seq, "a column is not stored as text")
+
             yield seq, text(recorded_at, "recorded_at"), text(body, "body"), text(stored, "hash")
     finally:
         con.close()
