@@ -91,10 +91,32 @@ impl Ledger {
         I: IntoIterator,
         I::Item: IntoPrepared,
     {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .ctx("taking the write lock")?;
+        self.append_then(input, opts, None)
+    }
+
+    /// [`Ledger::append`]; with `dry`, the batch is written inside a savepoint that `dry` reads
+    /// (see [`Ledger::dry_run`]) and then rolled back with the whole transaction.
+    pub(crate) fn append_then<I>(
+        &mut self,
+        input: I,
+        opts: AppendOptions,
+        dry: Option<super::dry_run::Inspect<'_>>,
+    ) -> Result<Appended, StoreError>
+    where
+        I: IntoIterator,
+        I::Item: IntoPrepared,
+    {
+        // Unchecked: the connection stays shared, so that a dry run's reads can use `self`
+        // inside the transaction; it is rolled back when dropped uncommitted.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .ctx("taking the write lock")?;
+        if dry.is_some() {
+            tx.execute_batch("SAVEPOINT dry_run")
+                .ctx("starting a dry run")?;
+        }
         super::inspect::check_events_table(&tx)?;
         let head = read_head(&tx)?;
         if let Some(expected) = opts.expect_head {
@@ -132,6 +154,11 @@ impl Ledger {
         let recorded_at = format_instant(stamp);
         let today = Day::from_naive(now.date_naive());
         let appended = append_in(&tx, &head, input, &recorded_at, today)?;
+        if let Some(inspect) = dry {
+            super::dry_run::inspect(self, &tx, &appended, inspect)?;
+            tx.rollback().ctx("rolling back a dry run")?;
+            return Ok(appended);
+        }
         tx.commit().ctx("committing the append")?;
         Ok(appended)
     }

@@ -23,6 +23,7 @@
 //! or correction re-folds the log from the earliest position it touches.
 
 mod append;
+mod dry_run;
 mod inspect;
 mod read;
 mod replica;
@@ -39,6 +40,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use append::{
     format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, RECORDED_AT_FORMAT,
 };
+pub use dry_run::Phase;
 pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 pub use replica::{ImportItem, Imported};
