@@ -99,6 +99,7 @@ fn append_only_triggers_replaced_by_no_ops_of_the_same_names_are_caught() {
          DROP TRIGGER events_in_sequence;
          CREATE TRIGGER events_in_sequence BEFORE INSERT ON events BEGIN SELECT 1; END;",
     );
+    let events = count(&db, "SELECT COUNT(*) FROM events");
     let out = verify_fails(&db);
     for t in [
         "events_append_only_update",
@@ -117,11 +118,11 @@ fn append_only_triggers_replaced_by_no_ops_of_the_same_names_are_caught() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("is not as iofs-ledger made it"));
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM events"), 134);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM events"), events);
 }
 
 /// `events` renamed and replaced by a view of the same name whose INSTEAD OF triggers carry the
-/// expected names: an append used to print "appended seq 135" and exit 0, storing nothing.
+/// expected names: an append used to print "appended seq N" and exit 0, storing nothing.
 #[test]
 fn events_replaced_by_a_view_is_caught_and_append_never_reports_success_for_nothing_stored() {
     let (_d, db) = ledger();
@@ -161,15 +162,19 @@ fn an_event_removed_from_the_end_is_reported_as_tampering_and_rebuild_refuses_to
             |r| r.get(0),
         )
         .unwrap();
+    let last = count(&db, "SELECT MAX(seq) FROM events");
     sql(
         &db,
         &format!(
-            "DROP TRIGGER events_append_only_delete; DELETE FROM events WHERE seq = 134; {trigger};"
+            "DROP TRIGGER events_append_only_delete; DELETE FROM events WHERE seq = {last}; {trigger};"
         ),
     );
     let out = verify_fails(&db);
     assert!(out.contains("events were removed from the log"), "{out}");
-    assert!(out.contains("read models name seq 134"), "{out}");
+    assert!(
+        out.contains(&format!("read models name seq {last}")),
+        "{out}"
+    );
     assert!(!out.contains("run `iofs-ledger rebuild`"), "{out}");
     cmd(&db)
         .arg("rebuild")
@@ -178,8 +183,11 @@ fn an_event_removed_from_the_end_is_reported_as_tampering_and_rebuild_refuses_to
         .stderr(predicate::str::contains("events were removed"));
     // The evidence is still there.
     assert_eq!(
-        count(&db, "SELECT MAX(seq) FROM replay_order WHERE seq = 134"),
-        134
+        count(
+            &db,
+            &format!("SELECT MAX(seq) FROM replay_order WHERE seq = {last}")
+        ),
+        last
     );
 }
 

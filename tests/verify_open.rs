@@ -98,15 +98,26 @@ fn rewrite_last_recorded_at(db: &Path, expr: &str) {
     .unwrap();
 }
 
+fn last_seq(db: &Path) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))
+        .unwrap()
+}
+
 /// Item 15: `recorded_at` without microseconds is not the stored form.
 #[test]
 fn verify_refuses_recorded_at_without_microseconds() {
     let (_d, db) = ledger();
+    let last = last_seq(&db);
     rewrite_last_recorded_at(&db, "substr(recorded_at, 1, 19) || 'Z'");
     let out = cmd(&db).arg("verify").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("seq 134: recorded_at `2026-"), "{text}");
+    assert!(
+        text.contains(&format!("seq {last}: recorded_at `2026-")),
+        "{text}"
+    );
     assert!(text.contains("microseconds"), "{text}");
 }
 
@@ -114,12 +125,13 @@ fn verify_refuses_recorded_at_without_microseconds() {
 #[test]
 fn verify_refuses_recorded_at_stored_as_a_blob() {
     let (_d, db) = ledger();
+    let last = last_seq(&db);
     rewrite_last_recorded_at(&db, "CAST(recorded_at AS BLOB)");
     let kind: String = Connection::open(&db)
         .unwrap()
         .query_row(
-            "SELECT typeof(recorded_at) FROM events WHERE seq = 134",
-            [],
+            "SELECT typeof(recorded_at) FROM events WHERE seq = ?1",
+            [last],
             |r| r.get(0),
         )
         .unwrap();
@@ -127,7 +139,10 @@ fn verify_refuses_recorded_at_stored_as_a_blob() {
     let out = cmd(&db).arg("verify").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("seq 134") && text.contains("BLOB"), "{text}");
+    assert!(
+        text.contains(&format!("seq {last}")) && text.contains("BLOB"),
+        "{text}"
+    );
 }
 
 /// Item 15: an SQLite file that carries iofs-ledger's application_id but schema version 0 is not
