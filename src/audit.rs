@@ -615,7 +615,8 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
     let mut amendments = Vec::new();
     let mut asserted: Option<(String, u64)> = None;
     let mut events = 0u64;
-    let mut pending_claims = Vec::new();
+    // The day each claim is checked at, beside `claims`.
+    let mut claim_days = Vec::new();
     ledger.for_each_event(0, max_seq, |e| {
         events += 1;
         let live =
@@ -672,80 +673,65 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
                 asserted = Some((d.to_string(), e.seq));
             }
             if let Kind::Claim { .. } = w.kind {
-                pending_claims.push((e.seq, w.clone(), d));
+                if let Kind::Claim {
+                    about,
+                    value,
+                    party,
+                    topic,
+                } = &w.kind
+                {
+                    let at = d.effective_day();
+                    claims.push(ClaimCheck {
+                        seq: e.seq,
+                        about: *about,
+                        party: party.as_ref().map(|p| p.code().to_string()),
+                        topic: topic.clone(),
+                        date: d.to_string(),
+                        checked_at: at.to_string(),
+                        claimed: value.clone(),
+                        replay: serde_json::Value::Null,
+                        holds: None,
+                        source: w.source.clone(),
+                    });
+                    claim_days.push(at);
+                }
             }
         }
         Ok(())
     })?;
     // Claims that replay can check are answered from one ordered fold, at each distinct day
     // they are checked at; a statement is not replayed at all.
-    let mut days: Vec<crate::date::Day> = pending_claims
-        .iter()
-        .filter(|(_, w, _)| {
-            !matches!(
-                w.kind,
-                Kind::Claim {
-                    about: crate::event::ClaimAbout::Statement,
-                    ..
-                }
-            )
-        })
-        .map(|(_, _, d)| d.effective_day())
-        .collect();
-    days.sort_unstable();
-    days.dedup();
-    let mut replays: Vec<Option<serde_json::Value>> = vec![None; pending_claims.len()];
-    {
-        // Claim indices by the day they are checked at, in day order.
-        let mut by_day: BTreeMap<crate::date::Day, Vec<usize>> = BTreeMap::new();
-        for (i, (_, w, d)) in pending_claims.iter().enumerate() {
-            if let Kind::Claim { about, .. } = w.kind {
-                if about != crate::event::ClaimAbout::Statement {
-                    by_day.entry(d.effective_day()).or_default().push(i);
-                }
-            }
+    use crate::event::ClaimAbout;
+    let mut by_day: BTreeMap<crate::date::Day, Vec<usize>> = BTreeMap::new();
+    for (i, c) in claims.iter().enumerate() {
+        if c.about != ClaimAbout::Statement {
+            by_day.entry(claim_days[i]).or_default().push(i);
         }
-        let claims_ref = &pending_claims;
-        let replays_ref = &mut replays;
-        let max_seq = match max_seq {
-            Some(m) => m,
-            None => head.seq,
-        };
-        ledger.fold_at_days(max_seq, &days, |day, proj| {
-            for &i in by_day.get(&day).map(Vec::as_slice).unwrap_or_default() {
-                if let Kind::Claim { about, party, .. } = &claims_ref[i].1.kind {
-                    replays_ref[i] = Some(replay_value_of(proj, day, *about, party.as_ref()));
-                }
-            }
-            Ok(())
-        })?;
     }
-    for ((seq, w, d), replay) in pending_claims.into_iter().zip(replays) {
-        let Kind::Claim {
-            about,
-            value,
-            party,
-            topic,
-        } = &w.kind
-        else {
-            continue;
-        };
-        let at = d.effective_day();
-        let replay = replay.unwrap_or(serde_json::Value::Null);
-        let holds = (*about != crate::event::ClaimAbout::Statement).then(|| &replay == value);
-        claims.push(ClaimCheck {
-            seq,
-            about: *about,
-            party: party.as_ref().map(|p| p.code().to_string()),
-            topic: topic.clone(),
-            date: d.to_string(),
-            checked_at: at.to_string(),
-            claimed: value.clone(),
-            replay,
-            holds,
-            source: w.source.clone(),
-        });
-    }
+    drop(claim_days);
+    let days: Vec<crate::date::Day> = by_day.keys().copied().collect();
+    let max_seq = match max_seq {
+        Some(m) => m,
+        None => head.seq,
+    };
+    let claims_mut = &mut claims;
+    ledger.fold_at_days(max_seq, &days, |day, proj| {
+        for &i in by_day.get(&day).map(Vec::as_slice).unwrap_or_default() {
+            let c = &mut claims_mut[i];
+            let party = c
+                .party
+                .as_deref()
+                .map(crate::party::Party::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    seq: c.seq,
+                    why: e.to_string(),
+                })?;
+            c.replay = replay_value_of(proj, day, c.about, party.as_ref());
+            c.holds = Some(c.replay == c.claimed);
+        }
+        Ok(())
+    })?;
     let mut topics: BTreeMap<String, Vec<&ClaimCheck>> = BTreeMap::new();
     for c in &claims {
         if let Some(t) = &c.topic {

@@ -538,8 +538,8 @@ fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State
 
 /// The state as of `as_of` (as [`state`]) with each member's sourced ordinals: the
 /// `signatory_ordinal` claims about it that stand (not retracted; a corrected claim counts in
-/// its latest replacement), recorded by `known_at`. Reads every claim in the log, so it costs a
-/// pass over the log that `state` does not make.
+/// its latest replacement), recorded by `known_at`. Finds them with a scan of the log inside
+/// SQLite for bodies naming `signatory_ordinal`, which `state` does not make.
 pub fn members(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
     ledger.snapshot(|| {
         let mut s = state_in(ledger, as_of, known_at)?;
@@ -547,7 +547,9 @@ pub fn members(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<St
         let overrides = ledger.overrides(max_seq)?;
         let mut by_party: std::collections::BTreeMap<String, Vec<SourcedOrdinal>> =
             std::collections::BTreeMap::new();
-        ledger.for_each_event(0, max_seq, |e| {
+        // Only a body that names `signatory_ordinal` (a claim, or a correction whose
+        // replacement is one) can hold a sourced ordinal: SQLite passes over the rest.
+        ledger.for_each_event_containing("\"signatory_ordinal\"", max_seq, |e| {
             let active = match &e.event.kind {
                 crate::event::Kind::Correction { corrects, .. } => {
                     overrides.is_active(*corrects, e.seq)
