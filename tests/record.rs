@@ -762,3 +762,33 @@ fn a_dry_run_does_not_checkpoint_what_others_committed() {
         "the dry run wrote to the ledger's files"
     );
 }
+
+/// A party flag takes a name as people write it (case and accents aside) and stores the code;
+/// a near miss is refused with a suggestion, naming the flag.
+#[test]
+fn a_party_flag_takes_a_name_and_stores_the_code() {
+    let t = tmp();
+    let base = [
+        "record",
+        "statute_ratified",
+        "--print",
+        "--date",
+        "2025-03-01",
+        "--document",
+        "Note verbale 2025/17",
+        "--quote",
+        "Brunei Darussalam deposited its instrument of ratification on 1 March 2025.",
+    ];
+    for name in ["Brunei", "brunei darussalam", "BRN", "brn"] {
+        let out = ok(&t.db, &[&base[..], &["--party", name]].concat());
+        let printed: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(printed["party"], json!("BRN"), "{name}");
+    }
+    let out = cmd(&t.db)
+        .args([&base[..], &["--party", "Nigerai"]].concat())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--party") && err.contains("NGA"), "{err}");
+}
