@@ -13,7 +13,7 @@
 
 mod page;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -133,10 +133,32 @@ struct App {
     /// SHA-256 of the write token (compared in constant time with the presented one's).
     token: Option<[u8; 32]>,
     lock_timeout: Duration,
+    /// Recent answers by entity tag (an answer is fixed by the head and the question, so a
+    /// tag names its bytes for good): at most [`App::CACHED`] answers of at most
+    /// [`App::CACHED_BYTES`] each.
+    cache: Mutex<HashMap<String, Bytes>>,
 }
 
 impl App {
     const IDLE: usize = 32;
+    const CACHED: usize = 256;
+    const CACHED_BYTES: usize = 1 << 20;
+
+    fn cached(&self, tag: &str) -> Option<Bytes> {
+        self.cache.lock().ok().and_then(|c| c.get(tag).cloned())
+    }
+
+    fn remember(&self, tag: String, body: Bytes) {
+        if body.len() > App::CACHED_BYTES {
+            return;
+        }
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= App::CACHED {
+                c.clear();
+            }
+            c.insert(tag, body);
+        }
+    }
 
     /// Runs `f` with a read connection, on a blocking thread.
     async fn read<T: Send + 'static>(
@@ -249,6 +271,7 @@ impl Server {
                 .as_deref()
                 .map(|t| Sha256::digest(t.as_bytes()).into()),
             lock_timeout: config.lock_timeout,
+            cache: Mutex::new(HashMap::new()),
         });
         Ok(Server {
             listener,
@@ -444,15 +467,21 @@ async fn respond(
     };
     let lines = q.is_json_lines();
     let known = headers.clone();
+    let shared = Arc::clone(&app);
     let result = app
-        .read(move |l| -> Result<(String, Option<Vec<u8>>), Failure> {
+        .read(move |l| -> Result<(String, Option<Bytes>), Failure> {
             let h = l.head().map_err(Failure::store)?;
             let tag = etag(h.seq, &h.hash, &uri);
             if matches_etag(&known, &tag) {
                 return Ok((tag, None));
             }
+            if let Some(body) = shared.cached(&tag) {
+                return Ok((tag, Some(body)));
+            }
             let mut body = Vec::new();
             answer::write(l, &q, &mut body).map_err(Failure::answer)?;
+            let body = Bytes::from(body);
+            shared.remember(tag.clone(), body.clone());
             Ok((tag, Some(body)))
         })
         .await;
