@@ -36,6 +36,8 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use append::{format_instant, parse_instant, AppendOptions, Appended, RECORDED_AT_FORMAT};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
+#[doc(hidden)]
+pub use snapshots::set_snapshot_threshold_for_tests;
 
 use crate::event::Location;
 use crate::projection::Rule;
