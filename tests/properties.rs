@@ -4,10 +4,13 @@
 //! ratifications, observer admissions, appointments with and without `takes_office`, vacancies,
 //! board elections, meetings, claims, proposals, documents, programmes, agreements, retractions
 //! and corrections, dated `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or `{"not_before", "not_after"}`) are
-//! kept only when the log still replays, in replay order, through
-//! `iofs_ledger::projection::replay` (see `tests/support/mod.rs`). Each history is appended in
-//! batches, each recorded at its own instant (`AppendOptions::now`). Mutations then make batches
-//! invalid in every way the append rules name.
+//! kept only when the reference model (`tests/support/reference.rs`, the rules written again
+//! without the library's fold) says the log keeps every rule. Each history is appended in
+//! batches, each recorded at its own instant (`AppendOptions::now`), into ledgers that take a
+//! state snapshot every few timeline rows (`support::SNAPSHOT_ROWS`), so every property reaches
+//! snapshots. Mutations then make batches invalid in every way the append rules name.
+//! `tests/model.rs` compares whole answers with the reference model, with dates near the day of
+//! recording.
 //!
 //! # Case counts
 //! Each property runs a small number of cases by default so that `cargo test` stays well under
