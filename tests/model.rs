@@ -393,6 +393,20 @@ fn ratification(p: &str, date: Value) -> Value {
 
 fn force_of(l: &Ledger) -> reference::Force {
     let e = audit::report(l, None).unwrap().entry_into_force;
+    // The finding says in words what `agrees` says.
+    match e.agrees {
+        Some(true) => assert!(
+            e.finding.contains(" is the thirtieth day after the tenth"),
+            "{}",
+            e.finding
+        ),
+        Some(false) => assert!(e.finding.contains(", but "), "{}", e.finding),
+        None => assert!(
+            !e.finding.contains(" is the thirtieth day after the tenth"),
+            "{}",
+            e.finding
+        ),
+    }
     reference::Force {
         asserted: e.asserted.clone().zip(e.asserted_seq),
         tenth: e.tenth_ratification.map(|t| (t.code, t.seq)),
