@@ -273,6 +273,9 @@ pub struct Diff {
     pub statute_in_force: Option<(bool, bool)>,
     /// The Director General at each day, when it changed.
     pub director_general: Option<(Option<String>, Option<String>)>,
+    /// At each day, the last Director General whose term had ended with no source for a
+    /// holdover (then the holder above is null: not known, rather than vacant).
+    pub director_general_term_ended: (Option<String>, Option<String>),
     /// The Executive Board at each day, when it changed.
     pub executive_board: Option<(query::BoardState, query::BoardState)>,
 }
@@ -312,12 +315,24 @@ pub fn diff(
         observers_ended: not_in_p(&a.observers.parties, &b.observers.parties),
         statute_in_force: (a.statute.in_force != b.statute.in_force)
             .then_some((a.statute.in_force, b.statute.in_force)),
-        director_general: (a.director_general.seq != b.director_general.seq).then(|| {
-            (
-                a.director_general.holder.clone(),
-                b.director_general.holder.clone(),
-            )
-        }),
+        director_general: (a.director_general.seq != b.director_general.seq
+            || a.director_general.holder != b.director_general.holder)
+            .then(|| {
+                (
+                    a.director_general.holder.clone(),
+                    b.director_general.holder.clone(),
+                )
+            }),
+        director_general_term_ended: (
+            a.director_general
+                .term_ended
+                .as_ref()
+                .map(|t| t.person.clone()),
+            b.director_general
+                .term_ended
+                .as_ref()
+                .map(|t| t.person.clone()),
+        ),
         executive_board: (a.executive_board.seq != b.executive_board.seq)
             .then(|| (a.executive_board.clone(), b.executive_board.clone())),
     })
@@ -384,6 +399,18 @@ pub struct PlaceholderUse {
     pub seqs: Vec<u64>,
 }
 
+/// Something the record lacks that it implies: a ratifier with no recorded signature (a state
+/// ratifies what it signed, so its signature is missing from the record).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incompleteness {
+    /// The event that implies what is missing (the ratification's seq).
+    pub seq: u64,
+    /// The party.
+    pub party: String,
+    /// What is missing, in words.
+    pub finding: String,
+}
+
 /// A retraction or correction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Amendment {
@@ -434,34 +461,65 @@ pub struct Report {
     pub dates: Vec<DateIssue>,
     /// Placeholder parties.
     pub placeholders: Vec<PlaceholderUse>,
+    /// What the record implies but lacks (ratifiers without a recorded signature).
+    pub incomplete: Vec<Incompleteness>,
     /// Retractions and corrections.
     pub amendments: Vec<Amendment>,
     /// Entry into force, asserted against derived.
     pub entry_into_force: EntryIntoForce,
 }
 
-fn replay_value(
-    s: &query::State,
+/// What replay gives for a claim, read from the fold at the claim's day: the same fields a
+/// [`query::State`] shows (`members.count`, a member's `ordinal`, `statute.in_force`,
+/// `director_general.holder`, `executive_board.chair`), taken from the facts they are built
+/// from (a test holds the two equal), so checking a claim costs a lookup, not a whole answer.
+fn replay_value_of(
+    proj: &crate::projection::Projection,
+    day: crate::date::Day,
     about: crate::event::ClaimAbout,
     party: Option<&crate::party::Party>,
 ) -> serde_json::Value {
-    use crate::event::ClaimAbout as A;
-    use serde_json::json;
+    use crate::event::{ClaimAbout as A, Office, Organ, Role};
+    use crate::projection::{Counter, Fact, Key, Milestone};
+    use serde_json::{json, Value};
+    let count = |c: Counter| match proj.get(&Key::Count(c)) {
+        Some(Fact::Count { value }) => *value,
+        _ => 0,
+    };
     match about {
-        A::MemberCount => json!(s.members.count),
-        A::RatificationCount => json!(s.ratifications.count),
-        A::SignatoryOrdinal => party
-            .and_then(|p| s.members.parties.iter().find(|m| m.code == p.code()))
-            .map_or(serde_json::Value::Null, |m| json!(m.ordinal)),
-        A::StatuteInForce => json!(s.statute.in_force),
-        A::DirectorGeneral => json!(s.director_general.holder),
-        A::BoardChair => json!(s.executive_board.chair),
-        A::Statement => serde_json::Value::Null,
+        A::MemberCount => json!(count(Counter::Members)),
+        A::RatificationCount => json!(count(Counter::Ratifications)),
+        A::SignatoryOrdinal => match party.and_then(|p| proj.get(&Key::Member(p.clone()))) {
+            Some(Fact::Member { ordinal, .. }) => json!(ordinal),
+            _ => Value::Null,
+        },
+        A::StatuteInForce => json!(matches!(
+            proj.get(&Key::Milestone(Milestone::StatuteInForce)),
+            Some(Fact::Since { .. })
+        )),
+        A::DirectorGeneral => json!(query::asserted_holder(
+            proj.get(&Key::Office(Office::DirectorGeneral)),
+            day
+        )),
+        A::BoardChair => match proj.get(&Key::Board(Organ::ExecutiveBoard)) {
+            Some(Fact::Board { seats, .. }) => json!(seats
+                .iter()
+                .find(|s| s.role == Role::Chair)
+                .and_then(|s| s.party.as_ref().map(|p| p.code().to_string()))),
+            _ => Value::Null,
+        },
+        A::Statement => Value::Null,
     }
 }
 
-/// Builds the audit report from the whole log.
+/// Builds the audit report from the whole log, in one read transaction: one pass over the log
+/// for its events, one ordered fold that answers every checkable claim at its day, and one
+/// state query for the entry into force.
 pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreError> {
+    ledger.snapshot(|| report_in(ledger, known_at))
+}
+
+fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreError> {
     use crate::event::Kind;
     use std::collections::BTreeMap;
     let max_seq = known_at.map(|t| ledger.seq_known_at(t)).transpose()?;
@@ -487,7 +545,8 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
     let mut amendments = Vec::new();
     let mut asserted: Option<(String, u64)> = None;
     let mut events = 0u64;
-    let mut pending_claims = Vec::new();
+    // The day each claim is checked at, beside `claims`.
+    let mut claim_days = Vec::new();
     ledger.for_each_event(0, max_seq, |e| {
         events += 1;
         let live =
@@ -544,38 +603,65 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
                 asserted = Some((d.to_string(), e.seq));
             }
             if let Kind::Claim { .. } = w.kind {
-                pending_claims.push((e.seq, w.clone(), d));
+                if let Kind::Claim {
+                    about,
+                    value,
+                    party,
+                    topic,
+                } = &w.kind
+                {
+                    let at = d.effective_day();
+                    claims.push(ClaimCheck {
+                        seq: e.seq,
+                        about: *about,
+                        party: party.as_ref().map(|p| p.code().to_string()),
+                        topic: topic.clone(),
+                        date: d.to_string(),
+                        checked_at: at.to_string(),
+                        claimed: value.clone(),
+                        replay: serde_json::Value::Null,
+                        holds: None,
+                        source: w.source.clone(),
+                    });
+                    claim_days.push(at);
+                }
             }
         }
         Ok(())
     })?;
-    for (seq, w, d) in pending_claims {
-        let Kind::Claim {
-            about,
-            value,
-            party,
-            topic,
-        } = &w.kind
-        else {
-            continue;
-        };
-        let at = d.effective_day();
-        let s = query::state(ledger, at, known_at)?;
-        let replay = replay_value(&s, *about, party.as_ref());
-        let holds = (*about != crate::event::ClaimAbout::Statement).then(|| &replay == value);
-        claims.push(ClaimCheck {
-            seq,
-            about: *about,
-            party: party.as_ref().map(|p| p.code().to_string()),
-            topic: topic.clone(),
-            date: d.to_string(),
-            checked_at: at.to_string(),
-            claimed: value.clone(),
-            replay,
-            holds,
-            source: w.source.clone(),
-        });
+    // Claims that replay can check are answered from one ordered fold, at each distinct day
+    // they are checked at; a statement is not replayed at all.
+    use crate::event::ClaimAbout;
+    let mut by_day: BTreeMap<crate::date::Day, Vec<usize>> = BTreeMap::new();
+    for (i, c) in claims.iter().enumerate() {
+        if c.about != ClaimAbout::Statement {
+            by_day.entry(claim_days[i]).or_default().push(i);
+        }
     }
+    drop(claim_days);
+    let days: Vec<crate::date::Day> = by_day.keys().copied().collect();
+    let max_seq = match max_seq {
+        Some(m) => m,
+        None => head.seq,
+    };
+    let claims_mut = &mut claims;
+    ledger.fold_at_days(max_seq, &days, |day, proj| {
+        for &i in by_day.get(&day).map(Vec::as_slice).unwrap_or_default() {
+            let c = &mut claims_mut[i];
+            let party = c
+                .party
+                .as_deref()
+                .map(crate::party::Party::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    seq: c.seq,
+                    why: e.to_string(),
+                })?;
+            c.replay = replay_value_of(proj, day, c.about, party.as_ref());
+            c.holds = Some(c.replay == c.claimed);
+        }
+        Ok(())
+    })?;
     let mut topics: BTreeMap<String, Vec<&ClaimCheck>> = BTreeMap::new();
     for c in &claims {
         if let Some(t) = &c.topic {
@@ -595,6 +681,7 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
         })
         .collect();
     let entry_into_force = entry_into_force(ledger, asserted, known_at)?;
+    let incomplete = incompleteness(ledger, known_at)?;
     Ok(Report {
         events,
         head: format!("{}:{}", head.seq, head.hash),
@@ -605,9 +692,51 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
             .into_iter()
             .map(|(party, seqs)| PlaceholderUse { party, seqs })
             .collect(),
+        incomplete,
         amendments,
         entry_into_force,
     })
+}
+
+/// Every ratifier that has no recorded signature (it is neither a member nor withdrawn once
+/// every event counts): its signature is missing from the record. An unidentified ratifier is
+/// listed too: its signature cannot be told apart from the others'.
+fn incompleteness(
+    ledger: &Ledger,
+    known_at: Option<&str>,
+) -> Result<Vec<Incompleteness>, StoreError> {
+    let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
+        seq: 0,
+        why: e.to_string(),
+    })?;
+    let s = query::state(ledger, far, known_at)?;
+    let signed: std::collections::BTreeSet<&str> = s
+        .members
+        .parties
+        .iter()
+        .map(|m| m.code.as_str())
+        .chain(s.withdrawn.iter().map(|w| w.code.as_str()))
+        .collect();
+    Ok(s.ratifications
+        .parties
+        .iter()
+        .filter(|r| !signed.contains(r.code.as_str()))
+        .map(|r| Incompleteness {
+            seq: r.seq,
+            party: r.code.clone(),
+            finding: if r.unidentified {
+                format!(
+                    "{} ratified (dated {}) but no signature of it is recorded: it is unidentified, so its signature cannot be told apart from the others'",
+                    r.name, r.since
+                )
+            } else {
+                format!(
+                    "{} ratified (dated {}) but no signature of it is recorded: a state ratifies what it signed, so its signature is missing from the record",
+                    r.name, r.since
+                )
+            },
+        })
+        .collect())
 }
 
 /// Ratifications needed for entry into force (Article 21(1), as the research note reports it).
@@ -676,4 +805,121 @@ fn entry_into_force(
         agrees,
         finding,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ClaimAbout, Location};
+    use crate::store::AppendOptions;
+
+    /// The oracle: a claim's replay value read off the whole state answer at its day, as the
+    /// audit read it before it checked claims in one ordered fold.
+    fn value_from_state(
+        s: &query::State,
+        about: ClaimAbout,
+        party: Option<&str>,
+    ) -> serde_json::Value {
+        use serde_json::json;
+        match about {
+            ClaimAbout::MemberCount => json!(s.members.count),
+            ClaimAbout::RatificationCount => json!(s.ratifications.count),
+            ClaimAbout::SignatoryOrdinal => party
+                .and_then(|p| s.members.parties.iter().find(|m| m.code == p))
+                .map_or(serde_json::Value::Null, |m| json!(m.ordinal)),
+            ClaimAbout::StatuteInForce => json!(s.statute.in_force),
+            ClaimAbout::DirectorGeneral => json!(s.director_general.holder),
+            ClaimAbout::BoardChair => json!(s.executive_board.chair),
+            ClaimAbout::Statement => serde_json::Value::Null,
+        }
+    }
+
+    fn ledger_of(events: impl Iterator<Item = crate::event::Event>) -> Ledger {
+        let mut l = Ledger::in_memory().unwrap();
+        let input = events.enumerate().map(|(i, e)| Ok((Location::Index(i), e)));
+        l.append(input, AppendOptions::default()).unwrap();
+        l
+    }
+
+    /// Every claim's replay value from the one-pass fold equals the value the full state answer
+    /// at the claim's day gives, for every kind of claim, and a statement is never replayed.
+    #[test]
+    fn each_claim_is_checked_against_the_state_answer_at_its_day() {
+        let l = ledger_of(crate::synth::events(6_000, 11));
+        let r = report(&l, None).unwrap();
+        let kinds: std::collections::BTreeSet<String> =
+            r.claims.iter().map(|c| format!("{:?}", c.about)).collect();
+        assert!(
+            kinds.len() >= 5,
+            "the synthetic log should hold most claim kinds: {kinds:?}"
+        );
+        let mut checked = 0;
+        for c in &r.claims {
+            let day = crate::date::Day::parse(&c.checked_at).unwrap();
+            let s = query::state(&l, day, None).unwrap();
+            assert_eq!(
+                c.replay,
+                value_from_state(&s, c.about, c.party.as_deref()),
+                "claim seq {} ({:?}) at {}",
+                c.seq,
+                c.about,
+                c.checked_at
+            );
+            assert_eq!(c.holds.is_none(), c.about == ClaimAbout::Statement);
+            checked += 1;
+        }
+        assert!(checked > 100, "only {checked} claims");
+    }
+
+    /// A Director General claim dated after the holder's term ran out (no successor yet) is
+    /// checked against the answer's holder at that day, which asserts none.
+    #[test]
+    fn a_director_general_claim_past_the_term_is_checked_as_the_state_answers_it() {
+        let text = r#"[
+{"type": "officer_appointed", "date": "2010-05-01", "office": "director_general", "person": "A B", "term_years": 2, "source": {"document": "d", "quote": "q"}},
+{"type": "claim", "date": "2011-05-01", "about": "director_general", "value": "A B", "source": {"document": "d", "quote": "q"}},
+{"type": "claim", "date": "2013-05-01", "about": "director_general", "value": "A B", "source": {"document": "d", "quote": "q"}}
+]"#;
+        let events: Vec<_> = crate::event::parse_batch(text)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let l = ledger_of(events.into_iter());
+        let r = report(&l, None).unwrap();
+        let holds: Vec<_> = r.claims.iter().map(|c| c.holds).collect();
+        assert_eq!(holds, [Some(true), Some(false)]);
+        for c in &r.claims {
+            let day = crate::date::Day::parse(&c.checked_at).unwrap();
+            let s = query::state(&l, day, None).unwrap();
+            assert_eq!(c.replay, value_from_state(&s, c.about, c.party.as_deref()));
+        }
+    }
+
+    /// The same holds for the built-in history, and for an answer as known at an earlier
+    /// instant (claims recorded later are left out, the rest answered from that fold).
+    #[test]
+    fn built_in_claims_and_known_at_claims_match_the_state_answers() {
+        let history: Vec<_> = crate::event::parse_batch(crate::history::BUILTIN_HISTORY)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let l = ledger_of(history.into_iter());
+        let r = report(&l, None).unwrap();
+        assert!(
+            r.claims.iter().any(|c| c.holds == Some(false)),
+            "the history has failing claims"
+        );
+        for c in &r.claims {
+            let day = crate::date::Day::parse(&c.checked_at).unwrap();
+            let s = query::state(&l, day, None).unwrap();
+            assert_eq!(
+                c.replay,
+                value_from_state(&s, c.about, c.party.as_deref()),
+                "seq {}",
+                c.seq
+            );
+        }
+    }
 }

@@ -19,6 +19,47 @@ pub fn json<T: Serialize>(out: Out, v: &T) -> io::Result<()> {
     writeln!(out)
 }
 
+/// A pretty JSON array written element by element: byte for byte what [`json`] writes for the
+/// whole array at that depth (each element is formatted alone and indented to its depth), so
+/// an answer of any length is written as it is produced and never held whole.
+pub struct JsonArray {
+    depth: usize,
+    first: bool,
+}
+
+impl JsonArray {
+    /// Writes the opening bracket of an array nested `depth` levels deep (0: the document).
+    pub fn open(out: Out, depth: usize) -> io::Result<JsonArray> {
+        out.write_all(b"[")?;
+        Ok(JsonArray { depth, first: true })
+    }
+
+    /// Writes one element.
+    pub fn push<T: Serialize>(&mut self, out: Out, v: &T) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(v)?;
+        out.write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        let pad = "  ".repeat(self.depth + 1);
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(pad.as_bytes())?;
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the closing bracket.
+    pub fn close(self, out: Out) -> io::Result<()> {
+        if !self.first {
+            out.write_all(b"\n")?;
+            out.write_all("  ".repeat(self.depth).as_bytes())?;
+        }
+        out.write_all(b"]")
+    }
+}
+
 fn role(r: Role) -> &'static str {
     match r {
         Role::Chair => "chair",
@@ -28,19 +69,54 @@ fn role(r: Role) -> &'static str {
     }
 }
 
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`, …
+fn nth(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// The member list, numbered in replay order (which no source states); where a source states
+/// a party's ordinal (`members` reads them), that ordinal follows with its source.
 fn member_lines(out: Out, parties: &[MemberEntry]) -> io::Result<()> {
     for m in parties {
+        let sourced: Vec<String> = m
+            .sourced_ordinals
+            .iter()
+            .map(|o| {
+                format!(
+                    "; {} signatory per {} (seq {})",
+                    nth(o.value),
+                    o.source,
+                    o.seq
+                )
+            })
+            .collect();
         writeln!(
             out,
-            "  {:>3}. {:<28} {:<44} since {}{}",
-            m.ordinal,
+            "  {:>3}. {:<28} {:<44} since {}{}{}",
+            m.replay_order,
             m.code,
             m.name,
             m.since,
-            if m.ratified { ", ratified" } else { "" }
+            if m.ratified { ", ratified" } else { "" },
+            sourced.concat()
         )?;
     }
     Ok(())
+}
+
+fn members_heading(out: Out, s: &State) -> io::Result<()> {
+    writeln!(
+        out,
+        "Members: {} (numbered in replay order: by the last day each signature may have happened, then as recorded; not an ordinal any source states)",
+        s.members.count
+    )
 }
 
 fn header(out: Out, s: &State) -> io::Result<()> {
@@ -66,7 +142,7 @@ fn uncertain(out: Out, s: &State) -> io::Result<()> {
             "  seq {:<5} {:<22} {:<28} {}",
             u.seq,
             u.kind,
-            u.party.as_deref().unwrap_or("-"),
+            u.party.as_deref().or(u.person.as_deref()).unwrap_or("-"),
             u.why
         )?;
     }
@@ -76,7 +152,7 @@ fn uncertain(out: Out, s: &State) -> io::Result<()> {
 /// `state`.
 pub fn state(out: Out, s: &State) -> io::Result<()> {
     header(out, s)?;
-    writeln!(out, "Members: {}", s.members.count)?;
+    members_heading(out, s)?;
     member_lines(out, &s.members.parties)?;
     writeln!(out, "Ratifications: {}", s.ratifications.count)?;
     writeln!(out, "Observers: {}", s.observers.count)?;
@@ -116,6 +192,17 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
                 _ => String::new(),
             };
             writeln!(out, "Director General: {h} (since {since}{term})")?;
+        }
+        (None, Some(since)) if dg.term_ended.is_some() => {
+            if let Some(t) = &dg.term_ended {
+                writeln!(
+                    out,
+                    "Director General: not known ({}, appointed {since}, {}-year term ended {}; no source says who held the office after it: see uncertain)",
+                    t.person,
+                    dg.term_years.unwrap_or_default(),
+                    t.ended
+                )?;
+            }
         }
         (None, Some(since)) => {
             let v = dg.vacated.as_ref();
@@ -166,7 +253,11 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
 /// `members`.
 pub fn members(out: Out, s: &State) -> io::Result<()> {
     header(out, s)?;
-    writeln!(out, "Members: {}", s.members.count)?;
+    members_heading(out, s)?;
+    writeln!(
+        out,
+        "  (\"Nth signatory per …\": the ordinal a source states, with the claim's seq)"
+    )?;
     member_lines(out, &s.members.parties)?;
     uncertain(out, s)
 }
@@ -313,40 +404,51 @@ pub fn log_json(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
     writeln!(out)
 }
 
-/// `history PARTY`.
-pub fn history(
-    out: Out,
-    p: &Party,
-    events: &[StoredEvent],
-    o: &Overrides,
-    as_json: bool,
-) -> io::Result<()> {
-    if as_json {
-        return json(
+/// `history PARTY`, written as its events arrive: [`History::start`] with the number of
+/// events, [`History::event`] for each in seq order, then [`History::finish`].
+pub struct History {
+    json: Option<JsonArray>,
+}
+
+impl History {
+    /// Writes the heading (text) or the opening of the object (JSON).
+    pub fn start(out: Out, p: &Party, count: u64, as_json: bool) -> io::Result<History> {
+        if as_json {
+            writeln!(out, "{{")?;
+            writeln!(out, "  \"party\": {},", serde_json::to_string(p.code())?)?;
+            writeln!(
+                out,
+                "  \"name\": {},",
+                serde_json::to_string(&p.display_name())?
+            )?;
+            writeln!(out, "  \"unidentified\": {},", p.is_placeholder())?;
+            write!(out, "  \"events\": ")?;
+            return Ok(History {
+                json: Some(JsonArray::open(out, 1)?),
+            });
+        }
+        writeln!(
             out,
-            &json!({
-                "party": p.code(),
-                "name": p.display_name(),
-                "unidentified": p.is_placeholder(),
-                "events": events.iter().map(|e| {
-                    let mut v = stored_json(e, o);
-                    if let (Value::Object(m), Some(d)) = (&mut v, e.event.world_event().and_then(|w| w.date)) {
-                        m.insert("precision".into(), json!(d.precision()));
-                    }
-                    v
-                }).collect::<Vec<_>>(),
-            }),
-        );
+            "{} {} ({} event{})",
+            p.code(),
+            p.display_name(),
+            count,
+            if count == 1 { "" } else { "s" }
+        )?;
+        Ok(History { json: None })
     }
-    writeln!(
-        out,
-        "{} {} ({} event{})",
-        p.code(),
-        p.display_name(),
-        events.len(),
-        if events.len() == 1 { "" } else { "s" }
-    )?;
-    for e in events {
+
+    /// Writes one event.
+    pub fn event(&mut self, out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
+        if let Some(arr) = &mut self.json {
+            let mut v = stored_json(e, o);
+            if let (Value::Object(m), Some(d)) =
+                (&mut v, e.event.world_event().and_then(|w| w.date))
+            {
+                m.insert("precision".into(), json!(d.precision()));
+            }
+            return arr.push(out, &v);
+        }
         let w = e.event.world_event().unwrap_or(&e.event);
         let precision = w
             .date
@@ -373,9 +475,17 @@ pub fn history(
             e.recorded_at,
             e.event.source.citation(),
             e.event.source.quote
-        )?;
+        )
     }
-    Ok(())
+
+    /// Ends the answer.
+    pub fn finish(self, out: Out) -> io::Result<()> {
+        if let Some(arr) = self.json {
+            arr.close(out)?;
+            writeln!(out, "\n}}")?;
+        }
+        Ok(())
+    }
 }
 
 /// `verify`.
@@ -440,11 +550,17 @@ pub fn diff(out: Out, d: &Diff) -> io::Result<()> {
         writeln!(out, "Statute in force: {a} -> {b}")?;
     }
     if let Some((a, b)) = &d.director_general {
+        let (ta, tb) = &d.director_general_term_ended;
+        let show = |h: &Option<String>, ended: &Option<String>, none: &str| match (h, ended) {
+            (Some(h), _) => h.clone(),
+            (None, Some(p)) => format!("not known ({p}'s term ended)"),
+            (None, None) => none.to_string(),
+        };
         writeln!(
             out,
             "Director General: {} -> {}",
-            a.as_deref().unwrap_or("none"),
-            b.as_deref().unwrap_or("vacant")
+            show(a, ta, "none"),
+            show(b, tb, "vacant")
         )?;
     }
     if let Some((a, b)) = &d.executive_board {
@@ -560,6 +676,14 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
                 .join(", ")
         )?;
     }
+    writeln!(
+        out,
+        "\nIncomplete records (ratified, no signature recorded): {}",
+        r.incomplete.len()
+    )?;
+    for i in &r.incomplete {
+        writeln!(out, "  seq {:<5} {:<28} {}", i.seq, i.party, i.finding)?;
+    }
     writeln!(out, "\nRetractions and corrections: {}", r.amendments.len())?;
     for a in &r.amendments {
         writeln!(
@@ -571,28 +695,42 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// `meetings`.
-pub fn meetings(out: Out, events: &[StoredEvent], as_json: bool) -> io::Result<()> {
-    if as_json {
-        let o = Overrides::default();
-        return json(
-            out,
-            &events
-                .iter()
-                .map(|e| stored_json(e, &o))
-                .collect::<Vec<_>>(),
-        );
+/// `meetings`, written as the events arrive: [`Meetings::start`], [`Meetings::event`] for each
+/// in replay order, then [`Meetings::finish`].
+pub struct Meetings {
+    json: Option<JsonArray>,
+}
+
+impl Meetings {
+    /// Starts the answer (the opening bracket, in JSON).
+    pub fn start(out: Out, as_json: bool) -> io::Result<Meetings> {
+        Ok(Meetings {
+            json: as_json.then(|| JsonArray::open(out, 0)).transpose()?,
+        })
     }
-    for e in events {
+
+    /// Writes one meeting.
+    pub fn event(&mut self, out: Out, e: &StoredEvent) -> io::Result<()> {
+        if let Some(arr) = &mut self.json {
+            return arr.push(out, &stored_json(e, &Overrides::default()));
+        }
         let w = e.event.world_event().unwrap_or(&e.event);
         let when = match (w.date, w.end_date) {
             (Some(d), Some(end)) => format!("{d} to {end}"),
             (Some(d), None) => d.to_string(),
             _ => "-".into(),
         };
-        writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)?;
+        writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)
     }
-    Ok(())
+
+    /// Ends the answer.
+    pub fn finish(self, out: Out) -> io::Result<()> {
+        if let Some(arr) = self.json {
+            arr.close(out)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
 }
 
 /// `years`.
@@ -618,7 +756,11 @@ pub fn years(out: Out, years: &[YearEnd]) -> io::Result<()> {
             y.ratifications,
             y.observers,
             if y.in_force { "in force" } else { "-" },
-            y.director_general.as_deref().unwrap_or("-"),
+            match (&y.director_general, &y.director_general_term_ended) {
+                (Some(d), _) => d.clone(),
+                (None, Some(_)) => "? (term ended)".to_string(),
+                (None, None) => "-".to_string(),
+            },
             y.board_chair.as_deref().unwrap_or("-"),
             y.uncertain
         )?;
@@ -637,8 +779,10 @@ pub fn officers(out: Out, t: &[Tenure]) -> io::Result<()> {
             x.term_years
                 .map(|y| format!(", {y}-year term"))
                 .unwrap_or_default(),
-            match (&x.until, &x.ended_by) {
-                (Some(u), Some(why)) => format!(", until {u} ({why})"),
+            match (&x.until, &x.ended_by, &x.after_term) {
+                (Some(u), Some(why), Some(a)) => format!(", until {u} ({why}); {a}"),
+                (Some(u), Some(why), None) => format!(", until {u} ({why})"),
+                (_, _, Some(a)) => format!(", in office as last recorded; {a}"),
                 _ => ", in office".to_string(),
             },
             x.seq

@@ -23,6 +23,7 @@
 //! or correction re-folds the log from the earliest position it touches.
 
 mod append;
+mod dry_run;
 mod read;
 pub mod schema;
 mod snapshots;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use append::{format_instant, parse_instant, AppendOptions, Appended, RECORDED_AT_FORMAT};
+pub use dry_run::Phase;
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 #[doc(hidden)]
 pub use snapshots::set_snapshot_threshold_for_tests;

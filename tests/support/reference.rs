@@ -19,7 +19,7 @@ use iofs_ledger::event::Role;
 use iofs_ledger::party::Party;
 use iofs_ledger::query::{
     BoardState, Counted, MemberEntry, Members, OfficeState, Organisation, PartyEntry, SeatEntry,
-    State, Statute, Uncertain, Vacancy,
+    State, Statute, TermEnded, Uncertain, Vacancy,
 };
 use serde_json::Value;
 
@@ -396,6 +396,8 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
                     counted_from: e.counted_from,
                     precision: e.precision,
                     ordinal,
+                    replay_order: ordinal,
+                    sourced_ordinals: Vec::new(),
                     ratified: rat.is_some(),
                     seq: e.seq,
                 });
@@ -421,6 +423,9 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
         .iter()
         .rev()
         .find(|r| matches!(ty(&r.event), "officer_appointed" | "office_vacated"));
+    // The term rule: once an appointment's term has run out by the day, with no later
+    // appointment or vacancy, no holder is asserted; the last holder is listed as uncertain.
+    let mut past_term: Option<Uncertain> = None;
     let director_general = match office {
         None => OfficeState {
             holder: None,
@@ -429,18 +434,40 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
             term_ends: None,
             vacated: None,
             seq: None,
+            term_ended: None,
         },
         Some(r) if ty(&r.event) == "officer_appointed" => {
             let term = r.event["term_years"].as_u64().map(|t| t as u32);
+            let end = term.and_then(|t| r.window.1.checked_add_months(Months::new(12 * t)));
+            let person = r.event["person"].as_str().map(str::to_string);
+            let ended = end.filter(|e| d >= *e).zip(person.clone());
+            if let Some((e, p)) = &ended {
+                let date = effective_date(&r.event);
+                past_term = Some(Uncertain {
+                    seq: r.seq,
+                    kind: "officer_appointed".into(),
+                    party: None,
+                    person: Some(p.clone()),
+                    date: date_text(date),
+                    precision: precision(date),
+                    why: format!(
+                        "the {}-year term of {p} as Director General ended on {}; no source says who held the office after it, so no holder is asserted",
+                        term.unwrap_or_default(),
+                        iso(*e)
+                    ),
+                });
+            }
             OfficeState {
-                holder: r.event["person"].as_str().map(str::to_string),
+                holder: if ended.is_some() { None } else { person },
                 since: Some(date_text(effective_date(&r.event))),
                 term_years: term,
-                term_ends: term
-                    .and_then(|t| r.window.1.checked_add_months(Months::new(12 * t)))
-                    .map(iso),
+                term_ends: end.map(iso),
                 vacated: None,
                 seq: Some(r.seq),
+                term_ended: ended.map(|(e, p)| TermEnded {
+                    person: p,
+                    ended: iso(e),
+                }),
             }
         }
         Some(r) => {
@@ -455,6 +482,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
                     reason: r.event["reason"].as_str().map(str::to_string),
                 }),
                 seq: Some(r.seq),
+                term_ended: None,
             }
         }
     };
@@ -499,7 +527,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
     };
 
     // Pending: live state-changing events whose window holds `d` but ends after it.
-    let uncertain = all
+    let uncertain: Vec<Uncertain> = all
         .iter()
         .filter(|r| r.window.0 <= d && d < r.window.1 && affects_state(ty(&r.event)))
         .map(|r| {
@@ -515,6 +543,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
                 seq: r.seq,
                 kind: ty(&r.event).to_string(),
                 party: first_party(&r.event),
+                person: None,
                 date: written.clone(),
                 precision: precision(date),
                 why: format!(
@@ -526,6 +555,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
                 ),
             }
         })
+        .chain(past_term)
         .collect();
 
     let in_force = first("statute_entered_into_force");
