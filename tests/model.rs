@@ -408,7 +408,7 @@ fn force_of(l: &Ledger) -> reference::Force {
         ),
     }
     reference::Force {
-        asserted: e.asserted.clone().zip(e.asserted_seq),
+        asserted: e.asserted.map(|a| a.to_string()).zip(e.asserted_seq),
         tenth: e.tenth_ratification.map(|t| (t.code, t.seq)),
         derived: e.derived,
         derived_window: e.derived_window,

@@ -14,7 +14,7 @@
 #![allow(dead_code)]
 
 use chrono::{Duration, Months, NaiveDate};
-use iofs_ledger::date::Precision;
+use iofs_ledger::date::{EventDate, Precision};
 use iofs_ledger::event::Role;
 use iofs_ledger::party::Party;
 use iofs_ledger::query::{
@@ -77,6 +77,13 @@ pub fn date_text(v: &Value) -> String {
         ),
         other => panic!("not a date: {other}"),
     }
+}
+
+/// The date as the answers carry it: the library's date type, read from the event's JSON by
+/// its own deserializer (plain data, as the answers' structs are; the windows, text and
+/// precision the model uses are its own).
+pub fn event_date(v: &Value) -> EventDate {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("a date {v}: {e}"))
 }
 
 /// How precise a date is.
@@ -302,7 +309,7 @@ fn party_entry(r: &Live) -> PartyEntry {
         unidentified: p.starts_with("unidentified:"),
         name: name(&p),
         code: p,
-        since: date_text(d),
+        since: event_date(d),
         counted_from: iso(r.window.1),
         precision: precision(d),
         seq: r.seq,
@@ -413,10 +420,10 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
     }
     members.sort_by_key(|m| m.ordinal);
 
-    let first = |t: &str| -> Option<String> {
+    let first = |t: &str| -> Option<EventDate> {
         rows.iter()
             .find(|r| ty(&r.event) == t)
-            .map(|r| date_text(&r.event["date"]))
+            .map(|r| event_date(&r.event["date"]))
     };
 
     let office = rows
@@ -448,7 +455,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
                     kind: "officer_appointed".into(),
                     party: None,
                     person: Some(p.clone()),
-                    date: date_text(date),
+                    date: event_date(date),
                     precision: precision(date),
                     why: format!(
                         "the {}-year term of {p} as Director General ended on {}; no source says who held the office after it, so no holder is asserted",
@@ -459,7 +466,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
             }
             OfficeState {
                 holder: if ended.is_some() { None } else { person },
-                since: Some(date_text(effective_date(&r.event))),
+                since: Some(event_date(effective_date(&r.event))),
                 term_years: term,
                 term_ends: end.map(iso),
                 vacated: None,
@@ -474,7 +481,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
             let pos = rows.iter().position(|x| x.ord == r.ord).unwrap_or(0);
             OfficeState {
                 holder: None,
-                since: Some(date_text(&r.event["date"])),
+                since: Some(event_date(&r.event["date"])),
                 term_years: None,
                 term_ends: None,
                 vacated: Some(Vacancy {
@@ -520,7 +527,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
                         _ => panic!("a seat without holder"),
                     })
                     .collect(),
-                since: Some(date_text(&r.event["date"])),
+                since: Some(event_date(&r.event["date"])),
                 seq: Some(r.seq),
             }
         }
@@ -544,7 +551,7 @@ pub fn state(log: &[Value], d: NaiveDate, known_at: Option<&str>) -> State {
                 kind: ty(&r.event).to_string(),
                 party: first_party(&r.event),
                 person: None,
-                date: written.clone(),
+                date: event_date(date),
                 precision: precision(date),
                 why: format!(
                     "{what} ({written}): it may have happened by {} (window {} to {}); it is counted from {}",
