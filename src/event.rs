@@ -908,7 +908,14 @@ pub fn parse_line(location: Location, line: &str) -> Result<(Location, Event), P
         Ok(Value::Object(m)) => Event::from_object(m)
             .map(|ev| (location, ev))
             .map_err(|(field, message)| err(field, message)),
-        Ok(_) => Err(err(None, "each line must be one JSON object".into())),
+        Ok(_) => Err(err(
+            None,
+            match location {
+                Location::Line(_) => "each line must be one JSON object",
+                Location::Index(_) => "each event must be a JSON object",
+            }
+            .into(),
+        )),
         Err(e) => Err(err(None, format!("malformed JSON: {e}"))),
     }
 }

@@ -1,9 +1,10 @@
 //! The command-line layer: the only place that reads arguments and prints.
 
 mod args;
+mod input;
 mod render;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,8 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use iofs_ledger::date::Day;
-use iofs_ledger::event::lines::with_parsed_lines;
-use iofs_ledger::event::{parse_batch, Prepared};
+use iofs_ledger::event::parse_batch;
 use iofs_ledger::history::BUILTIN_HISTORY;
 use iofs_ledger::party::Party;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
@@ -38,6 +38,29 @@ pub enum CliError {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+    /// The output is the product (`export`, `log --json`) and was cut short: what was written
+    /// is incomplete (exit 1, even for a broken pipe).
+    #[error("the output was cut short ({0}): what was written is incomplete, do not use it")]
+    Truncated(io::Error),
+    /// Standard output is closed: an answer would be lost (exit 1, before anything is done).
+    #[error("standard output is closed: the answer would be lost, so nothing was done (redirect it to a file or /dev/null instead of closing it)")]
+    StdoutClosed,
+    /// The input holds no events and `--allow-empty` was not given (exit 1).
+    #[error("{0} holds no events: nothing was appended (an empty input is almost always a mistake upstream; pass --allow-empty if it is expected)")]
+    EmptyInput(String),
+    /// The ledger was changed (appended to, or created) but the report saying so could not be
+    /// written (exit 3): the change stands, so a script must not retry it.
+    #[error(
+        "{done}; head {head}, but the report could not be written ({source}); do not run it again"
+    )]
+    DoneButUnreported {
+        /// What was done.
+        done: String,
+        /// The new head (`SEQ:HASH`).
+        head: String,
+        /// Why the report was not written.
+        source: io::Error,
+    },
     /// The built-in history does not load (a build defect).
     #[error("the built-in history does not load: {0}")]
     Builtin(String),
@@ -47,6 +70,7 @@ impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::DoneButUnreported { .. } => 3,
             _ => 1,
         }
     }
@@ -61,6 +85,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if stdout_is_closed() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("iofs-ledger: error: {}", CliError::StdoutClosed);
+        }
+        return ExitCode::from(1);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(CliError::Output));
@@ -76,6 +107,26 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Whether standard output was closed when the program started (`>&-`). The Rust runtime
+/// reopens a closed standard descriptor on `/dev/null` for reading and writing, so every write
+/// would succeed and be lost: on Linux that reopened descriptor is told apart from a shell's
+/// `> /dev/null` (opened for writing only) by its access mode.
+fn stdout_is_closed() -> bool {
+    let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
+        return false;
+    };
+    if target != Path::new("/dev/null") {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return false;
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2)
 }
 
 fn db_path(cli: &Cli) -> PathBuf {
@@ -178,29 +229,34 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 },
                 head.seq,
                 head.hash
-            )?;
+            )
+            .and_then(|()| out.flush())
+            .map_err(|source| CliError::DoneButUnreported {
+                done: format!("created {}", path.display()),
+                head: format!("{}:{}", head.seq, head.hash),
+                source,
+            })?;
         }
-        Command::Append { file, expect_head } => {
+        Command::Append {
+            file,
+            expect_head,
+            allow_empty,
+        } => {
+            // The whole input is read (spooled) before the ledger is opened and its write lock
+            // taken: a slow or stalled producer never holds other writers up.
+            let (name, input) = input::read_whole(file.as_deref())?;
+            if input.is_empty() && !allow_empty {
+                return Err(CliError::EmptyInput(name));
+            }
             let mut l = Ledger::open(&path, Access::ReadWrite)?;
             l.set_busy_timeout(lock_timeout)?;
-            let (name, reader): (String, Box<dyn Read + Send>) = match file.as_deref() {
-                None => ("standard input".into(), Box::new(io::stdin())),
-                Some(p) if p == Path::new("-") => ("standard input".into(), Box::new(io::stdin())),
-                Some(p) => (
-                    p.display().to_string(),
-                    Box::new(
-                        std::fs::File::open(p)
-                            .map_err(|e| CliError::Input(p.display().to_string(), e))?,
-                    ),
-                ),
-            };
-            let appended = append_from(&mut l, reader, &name, expect_head)?;
-            if appended.count() == 0 {
+            let appended = input::append(&mut l, input, &name, expect_head)?;
+            let report = if appended.count() == 0 {
                 writeln!(
                     out,
                     "appended nothing (empty input); head {}",
                     appended.last
-                )?;
+                )
             } else {
                 writeln!(
                     out,
@@ -212,8 +268,21 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     appended.recorded_at,
                     appended.last,
                     appended.head_hash
-                )?;
-            }
+                )
+            };
+            // The events are committed: a report that cannot be written is exit 3, never 1
+            // (which means nothing was appended), and the new head goes to stderr.
+            report
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::DoneButUnreported {
+                    done: if appended.count() == 0 {
+                        "appended nothing".to_string()
+                    } else {
+                        format!("appended seq {}..{}", appended.first, appended.last)
+                    },
+                    head: format!("{}:{}", appended.last, appended.head_hash),
+                    source,
+                })?;
         }
         Command::State {
             as_of,
@@ -278,9 +347,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 })
             })
             .map_err(|e| match e {
+                // `log --json` is a product scripts consume: cut short, it is an error.
+                StoreError::Io { source, .. } if json => CliError::Truncated(source),
                 StoreError::Io { source, .. } => CliError::Output(source),
                 e => e.into(),
             })?;
+            if json {
+                out.flush().map_err(CliError::Truncated)?;
+            }
         }
         Command::History {
             party,
@@ -306,9 +380,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     let (a, b) = s.split_once(':').ok_or_else(|| {
                         CliError::Usage("--since-head takes SEQ:HASH (as printed by `head`)".into())
                     })?;
-                    let seq = a.parse::<u64>().map_err(|_| {
-                        CliError::Usage(format!("--since-head: `{a}` is not a seq"))
-                    })?;
+                    let seq = a
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|s| *s <= i64::MAX as u64)
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("--since-head: `{a}` is not a seq"))
+                        })?;
                     if b.len() != 64 || !b.bytes().all(|c| c.is_ascii_hexdigit()) {
                         return Err(CliError::Usage(
                             "--since-head: the hash is 64 hex digits".into(),
@@ -321,9 +399,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             // models in a transaction it rolls back (a read-only file is checked on a copy),
             // and never upgrades a file of an older schema: it checks what the file holds.
             let opened = Ledger::open(&path, Access::Inspect).or_else(|e| match e {
-                StoreError::NotALedger { .. } | StoreError::Sqlite { .. } => {
-                    Ledger::open(&path, Access::ReadOnly)
-                }
+                StoreError::NotALedger { .. }
+                | StoreError::Sqlite { .. }
+                | StoreError::CannotOpen { .. } => Ledger::open(&path, Access::ReadOnly),
                 e => Err(e),
             });
             let mut l = match opened {
@@ -406,9 +484,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 })
             })
             .map_err(|e| match e {
-                StoreError::Io { source, .. } => CliError::Output(source),
+                // The export is the product: an export cut short is an error, not a success.
+                StoreError::Io { source, .. } => CliError::Truncated(source),
                 e => e.into(),
             })?;
+            out.flush().map_err(CliError::Truncated)?;
         }
         Command::Diff {
             from,
@@ -499,59 +579,4 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Parties { json } => render::parties(out, json)?,
     }
     Ok(())
-}
-
-/// Streams an input into one append: JSON Lines line by line (memory stays flat), or a JSON
-/// array as a whole.
-fn append_from(
-    l: &mut Ledger,
-    reader: Box<dyn Read + Send>,
-    name: &str,
-    expect_head: Option<u64>,
-) -> Result<iofs_ledger::store::Appended, CliError> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let peek = loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(|e| CliError::Input(name.into(), e))?;
-        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            Some(i) => break Some(buf[i]),
-            None if buf.is_empty() => break None,
-            None => {
-                let n = buf.len();
-                reader.consume(n);
-            }
-        }
-    };
-    let opts = AppendOptions {
-        expect_head,
-        now: None,
-    };
-    if peek == Some(b'[') {
-        let mut text = String::new();
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::InvalidData => {
-                    CliError::Store(StoreError::Refused(vec![iofs_ledger::store::Refusal {
-                        location: None,
-                        seq: None,
-                        rule: None,
-                        field: None,
-                        message: format!("{name} is not valid UTF-8"),
-                    }]))
-                }
-                _ => CliError::Input(name.into(), e),
-            })?;
-        return match parse_batch(&text) {
-            Ok(events) => Ok(l.append(events.into_iter().map(Ok), opts)?),
-            Err(errors) => Ok(l.append(errors.into_iter().map(Err::<Prepared, _>), opts)?),
-        };
-    }
-    // Lines are parsed on a second thread while this one validates and writes.
-    let (result, failed) = with_parsed_lines(reader, |events| l.append(events, opts));
-    if let Some(e) = failed {
-        return Err(CliError::Input(name.into(), e));
-    }
-    Ok(result?)
 }

@@ -49,12 +49,29 @@ pub enum StoreError {
     /// `init` on an existing path.
     #[error("{0} already exists: init never overwrites a file (choose another --db path or remove it yourself)")]
     AlreadyExists(PathBuf),
+    /// `init` beside a journal file that is not the new ledger's own.
+    #[error("{journal} lies beside {path}, left by a ledger that was there before (or by a process still using one): a new ledger created there would be read through it and be corrupt; nothing was created. If no process uses it, move it away (with any other {name}-wal/-shm/-journal file) and run init again", journal = journal.display(), path = path.display(), name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())]
+    LeftoverJournal {
+        /// The ledger path.
+        path: PathBuf,
+        /// The journal file found beside it.
+        journal: PathBuf,
+    },
     /// The file is not an iofs-ledger database.
     #[error("{path} is not an iofs-ledger database ({why}); it was left untouched")]
     NotALedger {
         /// The file.
         path: PathBuf,
         /// What it is instead.
+        why: String,
+    },
+    /// The file could not be opened or read, for a reason that is not its content (permissions,
+    /// a read-only directory, an I/O error).
+    #[error("cannot open {path}: {why}", path = path.display())]
+    CannotOpen {
+        /// The file.
+        path: PathBuf,
+        /// The real cause.
         why: String,
     },
     /// The file was written by a newer version.
@@ -291,6 +308,65 @@ fn remove_stale_builds(path: &Path, name: &str, cleanup: &dyn Fn(&Path)) {
     }
 }
 
+/// Opens `path` read-only as an immutable file (SQLite takes no locks and needs no `-shm`), for
+/// a reader who cannot write beside it. Refused, naming the cause, when a `-wal` beside it holds
+/// changes not yet in the file: they would be missed.
+fn open_immutable(path: &Path) -> Result<Connection, StoreError> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    if fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(StoreError::CannotOpen {
+            path: path.to_path_buf(),
+            why: format!(
+                "it cannot be opened for writing (read-only file or directory), and {} holds changes not yet in the file that cannot be read without writing an index beside it; ask for write access to its directory, or have a writer run `iofs-ledger rebuild` or an append there first",
+                wal.display()
+            ),
+        });
+    }
+    let abs = fs::canonicalize(path).map_err(io(path))?;
+    let mut uri = String::from("file:");
+    for b in abs.as_os_str().as_encoded_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(*b as char)
+            }
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::CannotOpen {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })
+}
+
+/// Refuses to create a ledger at `path` while a `-wal`, `-shm` or `-journal` file lies beside
+/// it: left by a ledger that was there before (moved or deleted while a process had it open),
+/// it would be taken for the new file's own journal, and SQLite would apply its pages to the
+/// new file. Whether such a file is stale cannot be proved from here (a process may still have
+/// the old file open), so it is never removed, only named.
+fn refuse_leftover_journals(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if fs::symlink_metadata(&p).is_ok() {
+            return Err(StoreError::LeftoverJournal {
+                path: path.to_path_buf(),
+                journal: p,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
@@ -299,19 +375,35 @@ impl Ledger {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite | Access::Inspect => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(path, flags).map_err(|e| StoreError::NotALedger {
-                path: path.to_path_buf(),
-                why: format!("SQLite cannot open it for {access:?}: {e}"),
-            })?;
-        let not = |why: String| StoreError::NotALedger {
+        let cannot = |e: rusqlite::Error| StoreError::CannotOpen {
             path: path.to_path_buf(),
-            why,
+            why: e.to_string(),
         };
-        let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| not(format!("unreadable: {e}")))?;
+        let read_version = |conn: &Connection| -> Result<i64, StoreError> {
+            let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::NotADatabase)
+                    | Some(rusqlite::ErrorCode::DatabaseCorrupt) => StoreError::NotALedger {
+                        path: path.to_path_buf(),
+                        why: format!("unreadable: {e}"),
+                    },
+                    _ => cannot(e),
+                })
+        };
+        let mut conn = Connection::open_with_flags(path, flags).map_err(cannot)?;
+        let version = match read_version(&conn) {
+            Ok(v) => v,
+            // A reader without write access to the file's directory (or to the file): SQLite
+            // cannot create the `-shm` index a WAL file needs. With no committed changes waiting
+            // in a `-wal`, the file alone is the whole ledger: read it as immutable.
+            Err(StoreError::CannotOpen { .. }) if access == Access::ReadOnly => {
+                drop(conn);
+                conn = open_immutable(path)?;
+                read_version(&conn)?
+            }
+            Err(e) => return Err(e),
+        };
         if version > schema::SCHEMA_VERSION {
             // Leave it exactly as found: not even a checkpoint of its WAL when this closes.
             let _ = conn.set_db_config(
@@ -387,10 +479,35 @@ impl Ledger {
                 let _ = fs::remove_file(PathBuf::from(p));
             }
         };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        match fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(StoreError::Io {
+                    path: dir,
+                    source: std::io::Error::other(
+                        "not a directory: the ledger's directory must be one",
+                    ),
+                })
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: dir,
+                    source: std::io::Error::new(
+                        e.kind(),
+                        format!("the ledger's directory cannot be used ({e}); create it first"),
+                    ),
+                })
+            }
+        }
         remove_stale_builds(path, &name, &cleanup);
         if fs::symlink_metadata(path).is_ok() {
             return Err(StoreError::AlreadyExists(path.to_path_buf()));
         }
+        refuse_leftover_journals(path)?;
         cleanup(&tmp);
         let result = (|| {
             let conn = Connection::open(&tmp).map_err(|e| StoreError::Sqlite {
@@ -415,6 +532,9 @@ impl Ledger {
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .ctx("checkpointing the new ledger")?;
             drop(l);
+            // Checked again just before the new file appears: SQLite would read a journal left
+            // beside the path as the new file's own and corrupt it.
+            refuse_leftover_journals(path)?;
             match fs::hard_link(&tmp, path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

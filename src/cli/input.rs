@@ -1,0 +1,126 @@
+//! Append input: read whole before the ledger is touched, then streamed into one append.
+//!
+//! Standard input (and any input that is not a regular file, such as a pipe) is spooled to an
+//! anonymous temporary file first, so the write lock is taken only once the producer has
+//! finished, and memory stays bounded whatever the input's size. A regular file is read in
+//! place. A leading UTF-8 byte order mark is skipped, as most JSON tools do.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use iofs_ledger::event::lines::{with_parsed_array, with_parsed_lines};
+use iofs_ledger::store::{AppendOptions, Appended, Ledger};
+
+use super::CliError;
+
+/// A whole input, ready to be appended.
+pub struct Input {
+    file: File,
+    /// The first two bytes that are not ASCII whitespace, if any.
+    opening: [Option<u8>; 2],
+}
+
+impl Input {
+    /// Whether the input holds no events: nothing but whitespace, or an empty JSON array.
+    pub fn is_empty(&self) -> bool {
+        matches!(self.opening, [None, _] | [Some(b'['), Some(b']')])
+    }
+
+    fn is_array(&self) -> bool {
+        self.opening[0] == Some(b'[')
+    }
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads the input named on the command line (`None` or `-` for standard input) whole: returns
+/// its name for messages and the input.
+pub fn read_whole(path: Option<&Path>) -> Result<(String, Input), CliError> {
+    let stdin = path.is_none_or(|p| p == Path::new("-"));
+    let name = match path {
+        Some(p) if !stdin => p.display().to_string(),
+        _ => "standard input".to_string(),
+    };
+    let fail = |e: io::Error| CliError::Input(name.clone(), e);
+    let mut file = if stdin {
+        spool(&mut io::stdin().lock()).map_err(fail)?
+    } else {
+        let p = path.unwrap_or(Path::new("-"));
+        let f = File::open(p).map_err(fail)?;
+        if f.metadata().map_err(fail)?.is_file() {
+            f
+        } else {
+            // A pipe, a FIFO, a device: read it whole first, as standard input.
+            spool(&mut BufReader::new(f)).map_err(fail)?
+        }
+    };
+    let (start, opening) = scan(&mut file).map_err(fail)?;
+    file.seek(SeekFrom::Start(start)).map_err(fail)?;
+    Ok((name, Input { file, opening }))
+}
+
+/// Copies a reader into an anonymous temporary file (removed when closed).
+fn spool(r: &mut dyn Read) -> io::Result<File> {
+    let mut f = tempfile::tempfile()?;
+    io::copy(r, &mut f)?;
+    Ok(f)
+}
+
+/// Finds where the content starts (past a byte order mark) and its first two non-whitespace
+/// bytes.
+fn scan(file: &mut File) -> io::Result<(u64, [Option<u8>; 2])> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut r = BufReader::with_capacity(1 << 16, &mut *file);
+    let mut start = 0;
+    if r.fill_buf()?.starts_with(BOM) {
+        r.consume(BOM.len());
+        start = BOM.len() as u64;
+    }
+    let mut opening = [None, None];
+    let mut found = 0;
+    while found < 2 {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        for &b in buf {
+            if !b.is_ascii_whitespace() {
+                opening[found] = Some(b);
+                found += 1;
+                if found == 2 {
+                    break;
+                }
+            }
+        }
+        r.consume(n);
+    }
+    Ok((start, opening))
+}
+
+/// Appends a whole input in one batch: JSON Lines line by line, a JSON array element by
+/// element, each parsed on a second thread while this one writes (memory stays flat either
+/// way).
+pub fn append(
+    l: &mut Ledger,
+    input: Input,
+    name: &str,
+    expect_head: Option<u64>,
+) -> Result<Appended, CliError> {
+    let opts = AppendOptions {
+        expect_head,
+        now: None,
+    };
+    let array = input.is_array();
+    let reader = BufReader::with_capacity(1 << 16, input.file);
+    let (result, failed) = if array {
+        with_parsed_array(reader, |events| l.append(events, opts))
+    } else {
+        with_parsed_lines(reader, |events| l.append(events, opts))
+    };
+    if let Some(e) = failed {
+        return Err(CliError::Input(name.into(), e));
+    }
+    Ok(result?)
+}
