@@ -422,7 +422,9 @@ impl Event {
         let kind: Kind = serde_path_to_error::deserialize(Value::Object(tagged)).map_err(|e| {
             let path = e.path().to_string();
             let m = e.into_inner().to_string();
-            if m.contains("unknown variant") {
+            // Only an unknown variant at the top is an unknown type; one deeper (an `about`,
+            // `organ`, `office` or `role`) is a bad value of that field.
+            if m.contains("unknown variant") && (path.is_empty() || path == "?" || path == ".") {
                 (
                     Some("type".to_string()),
                     format!("unknown event type `{ty}` ({m})"),

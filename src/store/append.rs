@@ -107,9 +107,15 @@ impl Ledger {
                     seq: None,
                     rule: Some(Rule::ExpectedHead),
                     field: None,
-                    message: format!(
-                        "the log's last seq is {head}, not {expected}: someone appended since you read it; read again (`iofs-ledger log --after {expected}`) and decide anew"
-                    ),
+                    message: if expected < head {
+                        format!(
+                            "the log's last seq is {head}, not {expected}: someone appended since you read it; read again (`iofs-ledger log --after {expected}`) and decide anew"
+                        )
+                    } else {
+                        format!(
+                            "the log's last seq is {head}, not {expected}: the log has never reached seq {expected}; check the number (`iofs-ledger head` prints the last seq)"
+                        )
+                    },
                 }]));
             }
         }

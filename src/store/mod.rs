@@ -184,6 +184,11 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
             {
                 StoreError::Busy
             }
+            // Without the statement's text: a migration's SQL would fill the screen.
+            rusqlite::Error::SqlInputError { error, msg, .. } => StoreError::Sqlite {
+                context,
+                source: rusqlite::Error::SqliteFailure(error, Some(msg)),
+            },
             source => StoreError::Sqlite { context, source },
         })
     }
@@ -377,7 +382,12 @@ impl Ledger {
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let cannot = |e: rusqlite::Error| StoreError::CannotOpen {
             path: path.to_path_buf(),
-            why: e.to_string(),
+            why: match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => format!(
+                    "{e}: the file or its directory is not writable by this user (a writer needs both; read commands do not)"
+                ),
+                _ => e.to_string(),
+            },
         };
         let read_version = |conn: &Connection| -> Result<i64, StoreError> {
             let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
