@@ -380,7 +380,8 @@ impl Ledger {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite | Access::Inspect => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let cannot = |e: rusqlite::Error| StoreError::CannotOpen {
+        let cannot = |e: rusqlite::Error| {
+            StoreError::CannotOpen {
             path: path.to_path_buf(),
             why: match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => format!(
@@ -388,6 +389,7 @@ impl Ledger {
                 ),
                 _ => e.to_string(),
             },
+        }
         };
         let read_version = |conn: &Connection| -> Result<i64, StoreError> {
             let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);

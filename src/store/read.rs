@@ -138,10 +138,12 @@ fn stored_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredRow>
         })
     };
     let cols = (|| -> rusqlite::Result<Result<(String, String, String), String>> {
-        Ok(match (text(1, "recorded_at")?, text(2, "body")?, text(3, "hash")?) {
-            (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
-        })
+        Ok(
+            match (text(1, "recorded_at")?, text(2, "body")?, text(3, "hash")?) {
+                (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+            },
+        )
     })()?;
     Ok((seq, cols))
 }
