@@ -93,8 +93,16 @@ pub fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    let result = run(cli, &mut out).and_then(|()| out.flush().map_err(CliError::Output));
+    let mut buffered = io::BufWriter::new(stdout.lock());
+    // Output for people shows control characters escaped; JSON and exports keep them as data.
+    let mut escaping;
+    let out: &mut dyn Write = if machine_output(&cli.command) {
+        &mut buffered
+    } else {
+        escaping = render::Escaping::new(&mut buffered);
+        &mut escaping
+    };
+    let result = run(cli, out).and_then(|()| out.flush().map_err(CliError::Output));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -127,6 +135,25 @@ fn stdout_is_closed() -> bool {
         .find_map(|l| l.strip_prefix("flags:"))
         .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
         .is_some_and(|flags| flags & 0o3 == 0o2)
+}
+
+/// Whether a command's output is for programs (JSON, an export, a head), written as it is.
+fn machine_output(c: &Command) -> bool {
+    match c {
+        Command::Export { .. } | Command::Head { .. } => true,
+        Command::State { json, .. }
+        | Command::Members { json, .. }
+        | Command::Log { json, .. }
+        | Command::History { json, .. }
+        | Command::Verify { json, .. }
+        | Command::Diff { json, .. }
+        | Command::Audit { json, .. }
+        | Command::Meetings { json, .. }
+        | Command::Years { json, .. }
+        | Command::Officers { json, .. }
+        | Command::Parties { json } => *json,
+        Command::Init { .. } | Command::Append { .. } | Command::Rebuild => false,
+    }
 }
 
 fn db_path(cli: &Cli) -> PathBuf {
