@@ -93,6 +93,12 @@ CREATE TABLE windows (
 ) WITHOUT ROWID;
 CREATE INDEX windows_by_start ON windows (start, day, ord, seq, type, party, date);
 "#,
+    // Version 3: the read models gain `milestone:first_signature` (the rules that no signature
+    // precedes the Statute's adoption or the organisation's establishment consult it). No table
+    // changes; the migration rebuilds the read models.
+    r#"
+SELECT 1;
+"#,
 ];
 
 /// The fewest `timeline` rows between two state snapshots (see `store::snapshots`). Part of the
