@@ -245,13 +245,23 @@ pub enum Kind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         topic: Option<String>,
     },
-    /// An earlier event is withdrawn from the record.
-    Retraction { retracts: u64, reason: String },
-    /// An earlier event is replaced by a corrected one.
+    /// An earlier event is withdrawn from the record. `target_sha256`, when given (`export`
+    /// always gives it), is the SHA-256 of the target's canonical JSON: the retraction then acts
+    /// only on that event, so appended to another ledger it cannot retract whatever that
+    /// ledger holds at the same seq.
+    Retraction {
+        retracts: u64,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_sha256: Option<String>,
+    },
+    /// An earlier event is replaced by a corrected one (`target_sha256` as for a retraction).
     Correction {
         corrects: u64,
         replacement: Box<Event>,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_sha256: Option<String>,
     },
 }
 
@@ -407,6 +417,19 @@ pub fn is_invisible(c: char) -> bool {
 /// Whether a text is blank: empty, or nothing but invisible characters ([`is_invisible`]).
 pub fn is_blank(s: &str) -> bool {
     s.chars().all(is_invisible)
+}
+
+/// `target_sha256` is 64 lowercase hex digits.
+fn check_sha256(h: &Option<String>) -> Result<(), (Option<String>, String)> {
+    match h {
+        Some(h) if h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
+            Err((
+                Some("target_sha256".into()),
+                "`target_sha256` is the SHA-256 of the target's canonical JSON: 64 lowercase hex digits".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The one rule for every text field of an event: it must show something.
@@ -700,8 +723,13 @@ impl Event {
                     );
                 }
             }
-            Kind::Retraction { retracts, reason } => {
+            Kind::Retraction {
+                retracts,
+                reason,
+                target_sha256,
+            } => {
                 nonempty("reason", reason)?;
+                check_sha256(target_sha256)?;
                 if *retracts == 0 || *retracts > MAX_SEQ {
                     return err("retracts", format!("seq numbers run from 1 to {MAX_SEQ}"));
                 }
@@ -710,8 +738,10 @@ impl Event {
                 corrects,
                 replacement,
                 reason,
+                target_sha256,
             } => {
                 nonempty("reason", reason)?;
+                check_sha256(target_sha256)?;
                 if *corrects == 0 || *corrects > MAX_SEQ {
                     return err("corrects", format!("seq numbers run from 1 to {MAX_SEQ}"));
                 }

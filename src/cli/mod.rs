@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use iofs_ledger::date::Day;
-use iofs_ledger::event::parse_batch;
+use iofs_ledger::event::{parse_batch, Kind};
 use iofs_ledger::history::BUILTIN_HISTORY;
 use iofs_ledger::party::Party;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
@@ -504,7 +504,29 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
-            l.for_each_event(0, max, |e| {
+            l.for_each_event(0, max, |mut e| {
+                // Each retraction and correction names its target by seq and by the SHA-256 of
+                // its canonical JSON, so appended anywhere but to an empty ledger it is refused
+                // instead of acting on whatever that ledger holds at the same seq.
+                if let Kind::Retraction {
+                    retracts: t,
+                    target_sha256,
+                    ..
+                }
+                | Kind::Correction {
+                    corrects: t,
+                    target_sha256,
+                    ..
+                } = &mut e.event.kind
+                {
+                    if target_sha256.is_none() {
+                        if let Some(target) = l.event(*t)? {
+                            *target_sha256 = Some(iofs_ledger::chain::body_sha256(
+                                &target.event.canonical_json(),
+                            ));
+                        }
+                    }
+                }
                 writeln!(out, "{}", e.event.canonical_json()).map_err(|io| StoreError::Io {
                     path: PathBuf::from("<stdout>"),
                     source: io,

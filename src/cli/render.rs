@@ -304,11 +304,14 @@ fn summary(ev: &Event) -> String {
             counterparty,
         } => format!("{title} with {counterparty}"),
         Kind::ProposalMade { description, .. } => description.clone(),
-        Kind::Retraction { retracts, reason } => format!("seq {retracts}: {reason}"),
+        Kind::Retraction {
+            retracts, reason, ..
+        } => format!("seq {retracts}: {reason}"),
         Kind::Correction {
             corrects,
             replacement,
             reason,
+            ..
         } => {
             format!(
                 "seq {corrects} -> {} {}: {reason}",

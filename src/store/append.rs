@@ -218,7 +218,12 @@ impl Ledger {
                         } else {
                             "corrects"
                         };
-                        match check_target(&tx, *target, seq)? {
+                        let sha = match &ev.kind {
+                            Kind::Retraction { target_sha256, .. }
+                            | Kind::Correction { target_sha256, .. } => target_sha256.as_deref(),
+                            _ => None,
+                        };
+                        match check_target(&tx, *target, seq, sha)? {
                             Err(why) => {
                                 refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
                                 continue;
@@ -530,6 +535,7 @@ fn check_target(
     tx: &Connection,
     target: u64,
     seq: u64,
+    target_sha256: Option<&str>,
 ) -> Result<Result<Event, String>, StoreError> {
     if target >= seq {
         return Ok(Err(format!(
@@ -547,6 +553,14 @@ fn check_target(
     let Some(body) = body else {
         return Ok(Err(format!("seq {target} does not exist")));
     };
+    if let Some(want) = target_sha256 {
+        let found = crate::chain::body_sha256(&body);
+        if found != want {
+            return Ok(Err(format!(
+                "seq {target} is not the event this was written for (its canonical JSON has SHA-256 {found}, not target_sha256 {want}): appended to a ledger other than the one it was exported from, it would act on another event; append an export only to an empty ledger (`init --empty`)"
+            )));
+        }
+    }
     let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq: target, why })?;
     if ev.kind.is_record_event() {
         return Ok(Err(format!(
