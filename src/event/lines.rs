@@ -205,7 +205,11 @@ fn array_items<R: io::Read>(
         Err(e) => last.push(Err(ParseError {
             location: Location::Line(e.line()),
             field: None,
-            message: format!("malformed JSON array: {e}"),
+            message: if e.to_string().starts_with("invalid unicode code point") {
+                format!("malformed JSON array: not valid UTF-8, or an invalid \\u escape ({e})")
+            } else {
+                format!("malformed JSON array: {e}")
+            },
         })),
     }
     if !last.is_empty() {

@@ -385,7 +385,7 @@ impl Ledger {
             path: path.to_path_buf(),
             why: match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => format!(
-                    "{e}: the file or its directory is not writable by this user (a writer needs both; read commands do not)"
+                    "{e}: the file or its directory is read-only for this user (a writer needs to write both; read commands do not)"
                 ),
                 _ => e.to_string(),
             },
@@ -416,6 +416,15 @@ impl Ledger {
             }
             Err(e) => return Err(e),
         };
+        if access == Access::ReadWrite
+            && conn.is_readonly(rusqlite::MAIN_DB).ctx("checking access")?
+        {
+            // SQLite quietly opens a file it cannot write read-only: say so before any write.
+            return Err(StoreError::CannotOpen {
+                path: path.to_path_buf(),
+                why: "it is read-only for this user (a writer needs to write the file and its directory; read commands do not)".into(),
+            });
+        }
         if version > schema::SCHEMA_VERSION {
             // Leave it exactly as found: not even a checkpoint of its WAL when this closes.
             let _ = conn.set_db_config(
