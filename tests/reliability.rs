@@ -820,3 +820,152 @@ proptest! {
         }
     }
 }
+
+mod world_rules {
+    //! Property tests of the world rules added for item 10, against an independent model: the
+    //! windows of the dates, computed here from the calendar.
+    use chrono::{Datelike, NaiveDate};
+    use iofs_ledger::event::parse_batch;
+    use iofs_ledger::projection::Rule;
+    use iofs_ledger::store::{AppendOptions, Ledger, StoreError};
+    use proptest::prelude::*;
+
+    /// A date as the format writes it, with its window (first and last day) worked out here.
+    #[derive(Debug, Clone)]
+    struct D {
+        json: String,
+        first: NaiveDate,
+        last: NaiveDate,
+    }
+
+    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn last_of_month(y: i32, m: u32) -> NaiveDate {
+        let next = if m == 12 {
+            ymd(y + 1, 1, 1)
+        } else {
+            ymd(y, m + 1, 1)
+        };
+        next.pred_opt().unwrap()
+    }
+
+    fn date() -> impl Strategy<Value = D> {
+        let day = (2008i32..2016, 0u32..365)
+            .prop_map(|(y, n)| ymd(y, 1, 1) + chrono::Days::new(n as u64));
+        prop_oneof![
+            day.clone().prop_map(|d| D {
+                json: format!("\"{d}\""),
+                first: d,
+                last: d
+            }),
+            day.clone().prop_map(|d| D {
+                json: format!("\"{:04}-{:02}\"", d.year(), d.month()),
+                first: ymd(d.year(), d.month(), 1),
+                last: last_of_month(d.year(), d.month()),
+            }),
+            day.clone().prop_map(|d| D {
+                json: format!("\"{:04}\"", d.year()),
+                first: ymd(d.year(), 1, 1),
+                last: ymd(d.year(), 12, 31),
+            }),
+            (day.clone(), 0u64..400).prop_map(|(a, n)| {
+                let b = a + chrono::Days::new(n);
+                D {
+                    json: format!("{{\"not_before\":\"{a}\",\"not_after\":\"{b}\"}}"),
+                    first: a,
+                    last: b,
+                }
+            }),
+        ]
+    }
+
+    const SRC: &str = r#""source":{"document":"d","quote":"q"}"#;
+
+    fn line(ty: &str, extra: &str, d: &D) -> String {
+        format!("{{\"type\":\"{ty}\",\"date\":{}{extra},{SRC}}}", d.json)
+    }
+
+    /// Appends one batch to a fresh ledger: `Ok` or the rules broken.
+    fn append(lines: &[String]) -> Result<(), Vec<Option<Rule>>> {
+        let mut l = Ledger::in_memory().unwrap();
+        let events = parse_batch(&lines.join("\n")).unwrap();
+        match l.append(events.into_iter().map(Ok), AppendOptions::default()) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Refused(r)) => Err(r.into_iter().map(|x| x.rule).collect()),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("IOFS_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(64),
+            ..ProptestConfig::default()
+        })]
+
+        /// The Statute is adopted once: a second `statute_adopted`, whatever the two dates and
+        /// in whichever order they are appended, is refused naming the rule.
+        #[test]
+        fn a_second_adoption_of_the_statute_is_always_refused(a in date(), b in date(), split in any::<bool>()) {
+            let first = line("statute_adopted", "", &a);
+            let second = line("statute_adopted", "", &b);
+            let r = if split {
+                let mut l = Ledger::in_memory().unwrap();
+                l.append(parse_batch(&first).unwrap().into_iter().map(Ok), AppendOptions::default()).unwrap();
+                match l.append(parse_batch(&second).unwrap().into_iter().map(Ok), AppendOptions::default()) {
+                    Ok(_) => Ok(()),
+                    Err(StoreError::Refused(r)) => Err(r.into_iter().map(|x| x.rule).collect()),
+                    Err(e) => panic!("{e}"),
+                }
+            } else {
+                append(&[first, second])
+            };
+            prop_assert_eq!(r, Err(vec![Some(Rule::StatuteAdoptedOnce)]));
+        }
+
+        /// A signature is accepted exactly when it may have come after the Statute's adoption
+        /// (its window ends on or after the adoption's window begins); otherwise the batch is
+        /// refused naming "the Statute cannot be signed before it was adopted".
+        #[test]
+        fn a_signature_is_accepted_exactly_when_it_may_follow_the_adoption(
+            adopted in date(), signed in date(), signature_first in any::<bool>()
+        ) {
+            let mut lines = vec![
+                line("statute_adopted", "", &adopted),
+                line("statute_signed", ",\"party\":\"KAZ\"", &signed),
+            ];
+            if signature_first {
+                lines.reverse();
+            }
+            let expected = if signed.last < adopted.first {
+                Err(vec![Some(Rule::NoSignatureBeforeAdoption)])
+            } else {
+                Ok(())
+            };
+            prop_assert_eq!(append(&lines), expected);
+        }
+
+        /// A signature is accepted exactly when it may have come after the organisation's
+        /// establishment; otherwise the batch is refused naming "the Statute cannot be signed
+        /// before the organisation was established".
+        #[test]
+        fn a_signature_is_accepted_exactly_when_it_may_follow_the_establishment(
+            established in date(), signed in date(), signature_first in any::<bool>()
+        ) {
+            let mut lines = vec![
+                line("organisation_established", "", &established),
+                line("statute_signed", ",\"party\":\"KAZ\"", &signed),
+            ];
+            if signature_first {
+                lines.reverse();
+            }
+            let expected = if signed.last < established.first {
+                Err(vec![Some(Rule::NoSignatureBeforeEstablishment)])
+            } else {
+                Ok(())
+            };
+            prop_assert_eq!(append(&lines), expected);
+        }
+    }
+}
