@@ -310,7 +310,7 @@ fn a_large_json_array_is_streamed_not_held_in_memory() {
     drop(f);
     // 120 MB of input under a 200 MB address-space cap: holding it whole (the text, then a tree
     // of values) needs more than 250 MB; streamed, the append stays within 150 MB.
-    let script = format!("ulimit -v 200000 && exec \"$0\" --db \"$1\" append \"$2\"");
+    let script = "ulimit -v 200000 && exec \"$0\" --db \"$1\" append \"$2\"";
     let out = Std::new("sh")
         .arg("-c")
         .arg(script)
