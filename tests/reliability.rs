@@ -617,25 +617,6 @@ fn export_and_log_json_fail_when_their_output_is_lost() {
         // To /dev/null by choice is fine.
         assert!(to(&t.db, args, "", Stdio::null()).status.success());
     }
-    // An append with stdout closed appends nothing.
-    let out = Std::new("sh")
-        .arg("-c")
-        .arg("exec \"$0\" --db \"$1\" append \"$2\" >&-")
-        .arg(bin())
-        .arg(&t.db)
-        .arg({
-            let p = t.dir.path().join("one.jsonl");
-            std::fs::write(
-                &p,
-                ev(r#""type":"statute_signed","party":"BRN","date":"2020-01-01""#),
-            )
-            .unwrap();
-            p
-        })
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(head_seq(&t.db), 134);
 }
 
 /// Item 14: an export's retractions and corrections name their target by seq and by the

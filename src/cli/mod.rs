@@ -43,7 +43,7 @@ pub enum CliError {
     #[error("the output was cut short ({0}): what was written is incomplete, do not use it")]
     Truncated(io::Error),
     /// Standard output is closed: an answer would be lost (exit 1, before anything is done).
-    #[error("standard output is closed: the answer would be lost, so nothing was done (redirect it to a file or /dev/null instead of closing it)")]
+    #[error("standard output is closed (or is /dev/null opened for reading and writing, as a closed one is reopened): the output would be lost, so nothing was done; redirect it to a file, or `> /dev/null` to discard it")]
     StdoutClosed,
     /// The input holds no events and `--allow-empty` was not given (exit 1).
     #[error("{0} holds no events: nothing was appended (an empty input is almost always a mistake upstream; pass --allow-empty if it is expected)")]
@@ -85,7 +85,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    if stdout_is_closed() {
+    if output_is_the_product(&cli.command) && stdout_is_closed() {
         #[allow(clippy::print_stderr)]
         {
             eprintln!("iofs-ledger: error: {}", CliError::StdoutClosed);
@@ -120,7 +120,9 @@ pub fn main() -> ExitCode {
 /// Whether standard output was closed when the program started (`>&-`). The Rust runtime
 /// reopens a closed standard descriptor on `/dev/null` for reading and writing, so every write
 /// would succeed and be lost: on Linux that reopened descriptor is told apart from a shell's
-/// `> /dev/null` (opened for writing only) by its access mode.
+/// `> /dev/null` (opened for writing only) by its access mode. A parent that hands over
+/// `/dev/null` opened for reading and writing (Python's `subprocess.DEVNULL`) looks the same, so
+/// this is asked only where the output is the product, which such a parent discards anyway.
 fn stdout_is_closed() -> bool {
     let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
         return false;
@@ -135,6 +137,12 @@ fn stdout_is_closed() -> bool {
         .find_map(|l| l.strip_prefix("flags:"))
         .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
         .is_some_and(|flags| flags & 0o3 == 0o2)
+}
+
+/// Whether a command's output is the product itself (`export`, `log --json`): lost, the command
+/// has failed.
+fn output_is_the_product(c: &Command) -> bool {
+    matches!(c, Command::Export { .. } | Command::Log { json: true, .. })
 }
 
 /// Whether a command's output is for programs (JSON, an export, a head), written as it is.
