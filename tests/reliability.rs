@@ -288,6 +288,31 @@ fn a_stalled_producer_does_not_hold_the_write_lock() {
     run(&t.db, &["verify"]);
 }
 
+/// Item 6: the whole input is validated before the write lock is taken: malformed input is
+/// refused, naming its line and field, even while another writer holds the lock.
+#[test]
+fn malformed_input_is_refused_without_waiting_for_the_write_lock() {
+    let t = ledger(false);
+    let holder = rusqlite::Connection::open(&t.db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE;").unwrap();
+    let input = format!(
+        "{}{}",
+        ev(r#""type":"statute_signed","party":"BRN","date":"2020-01-01""#),
+        ev(r#""type":"statute_signed","party":"NOPE","date":"2020-01-01""#)
+    );
+    let a = cmd(&t.db)
+        .args(["--lock-timeout", "0", "append"])
+        .write_stdin(input)
+        .assert()
+        .code(1);
+    let err = stderr_of(&a);
+    assert!(err.contains("line 2, field `party`"), "{err}");
+    assert!(!err.contains("locked"), "{err}");
+    holder.execute_batch("ROLLBACK;").unwrap();
+    drop(holder);
+    assert_eq!(head_seq(&t.db), 134);
+}
+
 /// Item 7: a JSON array is read element by element. Run with its address space capped well
 /// below what holding the whole array in memory takes, a large array appends whole.
 #[test]

@@ -3,20 +3,28 @@
 //! Standard input (and any input that is not a regular file, such as a pipe) is spooled to an
 //! anonymous temporary file first, so the write lock is taken only once the producer has
 //! finished, and memory stays bounded whatever the input's size. A regular file is read in
-//! place. A leading UTF-8 byte order mark is skipped, as most JSON tools do.
+//! place. A leading UTF-8 byte order mark is skipped, as most JSON tools do. Every event's
+//! shape is then checked by a full parse ([`check_shapes`]), so malformed input is refused
+//! without ever taking the write lock; the append parses again as it writes (memory stays flat:
+//! nothing parsed is kept between the two passes).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use iofs_ledger::event::lines::{with_parsed_array, with_parsed_lines};
-use iofs_ledger::store::{AppendOptions, Appended, Ledger};
+use iofs_ledger::event::lines::{
+    for_each_array_item, with_parsed_array, with_parsed_lines, JsonLines,
+};
+use iofs_ledger::event::ParseError;
+use iofs_ledger::store::{AppendOptions, Appended, Ledger, Refusal, StoreError, MAX_REFUSALS};
 
 use super::CliError;
 
 /// A whole input, ready to be appended.
 pub struct Input {
     file: File,
+    /// Where the content starts (past a byte order mark).
+    start: u64,
     /// The first two bytes that are not ASCII whitespace, if any.
     opening: [Option<u8>; 2],
 }
@@ -57,7 +65,83 @@ pub fn read_whole(path: Option<&Path>) -> Result<(String, Input), CliError> {
     };
     let (start, opening) = scan(&mut file).map_err(fail)?;
     file.seek(SeekFrom::Start(start)).map_err(fail)?;
-    Ok((name, Input { file, opening }))
+    Ok((
+        name,
+        Input {
+            file,
+            start,
+            opening,
+        },
+    ))
+}
+
+/// Checks every event's shape (parses the whole input, storing nothing): malformed input is
+/// refused here, before the write lock is taken. The rules that depend on the log are checked
+/// under the lock, by the append.
+pub fn check_shapes(input: &mut Input, name: &str) -> Result<(), CliError> {
+    let fail = |e: io::Error| CliError::Input(name.to_string(), e);
+    input
+        .file
+        .seek(SeekFrom::Start(input.start))
+        .map_err(fail)?;
+    let problems = shape_problems(input).map_err(fail)?;
+    input
+        .file
+        .seek(SeekFrom::Start(input.start))
+        .map_err(fail)?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Store(StoreError::Refused(problems)))
+    }
+}
+
+/// Parses every event of the input (without storing anything) and returns the problems found,
+/// at most [`MAX_REFUSALS`] and a note that checking stopped.
+fn shape_problems(input: &mut Input) -> io::Result<Vec<Refusal>> {
+    let mut problems = Vec::new();
+    let note = |e: ParseError, problems: &mut Vec<Refusal>| -> bool {
+        if problems.len() >= MAX_REFUSALS {
+            problems.push(Refusal {
+                location: None,
+                seq: None,
+                rule: None,
+                field: None,
+                message: format!("stopped checking after {MAX_REFUSALS} problems"),
+            });
+            return false;
+        }
+        problems.push(Refusal {
+            location: Some(e.location),
+            seq: None,
+            rule: None,
+            field: e.field,
+            message: e.message,
+        });
+        true
+    };
+    let is_array = input.is_array();
+    let reader = BufReader::with_capacity(1 << 16, &mut input.file);
+    if is_array {
+        let failed = for_each_array_item(reader, &mut |item| match item {
+            Ok(_) => true,
+            Err(e) => note(e, &mut problems),
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    } else {
+        let mut lines = JsonLines::new(reader);
+        for e in lines.by_ref().filter_map(Result::err) {
+            if !note(e, &mut problems) {
+                break;
+            }
+        }
+        if let Some(e) = lines.failed() {
+            return Err(e);
+        }
+    }
+    Ok(problems)
 }
 
 /// Copies a reader into an anonymous temporary file (removed when closed).

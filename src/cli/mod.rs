@@ -279,12 +279,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             // The whole input is read (spooled) before the ledger is opened and its write lock
             // taken: a slow or stalled producer never holds other writers up.
-            let (name, input) = input::read_whole(file.as_deref())?;
+            let (name, mut input) = input::read_whole(file.as_deref())?;
             if input.is_empty() && !allow_empty {
                 return Err(CliError::EmptyInput(name));
             }
             let mut l = Ledger::open(&path, Access::ReadWrite)?;
             l.set_busy_timeout(lock_timeout)?;
+            input::check_shapes(&mut input, &name)?;
             let appended = input::append(&mut l, input, &name, expect_head)?;
             let report = if appended.count() == 0 {
                 writeln!(

@@ -187,10 +187,36 @@ fn array_items<R: io::Read>(
     reader: R,
     send: &mut dyn FnMut(Vec<Ready>) -> bool,
 ) -> Option<io::Error> {
+    let mut chunk: Vec<Ready> = Vec::with_capacity(CHUNK);
+    let mut stopped = false;
+    let failed = for_each_array_item(reader, &mut |item| {
+        chunk.push(item.into_prepared());
+        if chunk.len() >= CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            if !send(full) {
+                stopped = true;
+                return false;
+            }
+        }
+        true
+    });
+    if !stopped && !chunk.is_empty() {
+        send(chunk);
+    }
+    failed
+}
+
+/// Reads one JSON array element by element on the calling thread and calls `f` with each
+/// element parsed as an event (located by its index), or with the one error that malformed
+/// JSON makes (located by its line); `f` returns false to stop. Returns the read error that cut
+/// the input short, if any. Memory holds one element at a time.
+pub fn for_each_array_item<R: io::Read>(
+    reader: R,
+    f: &mut dyn FnMut(Parsed) -> bool,
+) -> Option<io::Error> {
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut sink = ArraySink {
-        send,
-        chunk: Vec::with_capacity(CHUNK),
+        f,
         index: 0,
         stopped: false,
     };
@@ -198,30 +224,27 @@ fn array_items<R: io::Read>(
     if sink.stopped {
         return None;
     }
-    let mut last = std::mem::take(&mut sink.chunk);
     match result {
-        Ok(()) => {}
-        Err(e) if e.is_io() => return Some(io::Error::other(e.to_string())),
-        Err(e) => last.push(Err(ParseError {
-            location: Location::Line(e.line()),
-            field: None,
-            message: if e.to_string().starts_with("invalid unicode code point") {
-                format!("malformed JSON array: not valid UTF-8, or an invalid \\u escape ({e})")
-            } else {
-                format!("malformed JSON array: {e}")
-            },
-        })),
+        Ok(()) => None,
+        Err(e) if e.is_io() => Some(io::Error::other(e.to_string())),
+        Err(e) => {
+            (sink.f)(Err(ParseError {
+                location: Location::Line(e.line()),
+                field: None,
+                message: if e.to_string().starts_with("invalid unicode code point") {
+                    format!("malformed JSON array: not valid UTF-8, or an invalid \\u escape ({e})")
+                } else {
+                    format!("malformed JSON array: {e}")
+                },
+            }));
+            None
+        }
     }
-    if !last.is_empty() {
-        (sink.send)(last);
-    }
-    None
 }
 
 /// Receives the elements of a JSON array as raw text and parses each as an event.
 struct ArraySink<'a> {
-    send: &'a mut dyn FnMut(Vec<Ready>) -> bool,
-    chunk: Vec<Ready>,
+    f: &'a mut dyn FnMut(Parsed) -> bool,
     index: usize,
     stopped: bool,
 }
@@ -240,16 +263,12 @@ impl<'de> de::Visitor<'de> for &mut ArraySink<'_> {
     }
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(raw) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
-            let item = parse_line(Location::Index(self.index), raw.get()).into_prepared();
+            let item = parse_line(Location::Index(self.index), raw.get());
             self.index += 1;
-            self.chunk.push(item);
-            if self.chunk.len() >= CHUNK {
-                let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
-                if !(self.send)(full) {
-                    // The consumer has stopped: stop reading.
-                    self.stopped = true;
-                    return Err(de::Error::custom("the consumer stopped"));
-                }
+            if !(self.f)(item) {
+                // The consumer has stopped: stop reading.
+                self.stopped = true;
+                return Err(de::Error::custom("the consumer stopped"));
             }
         }
         Ok(())

@@ -34,7 +34,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use append::{format_instant, parse_instant, AppendOptions, Appended, RECORDED_AT_FORMAT};
+pub use append::{
+    format_instant, parse_instant, AppendOptions, Appended, MAX_REFUSALS, RECORDED_AT_FORMAT,
+};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 
 use crate::event::Location;
