@@ -468,6 +468,9 @@ pub struct Violation {
     pub field: &'static str,
     /// What exactly.
     pub detail: String,
+    /// The seq of the other event the rule holds this one against, when that one is the likelier
+    /// culprit (a milestone refused because of a signature dated before it names the signature).
+    pub blame: Option<u64>,
 }
 
 /// The fold's state: the current fact of every key.
@@ -601,6 +604,7 @@ impl Projection {
                 rule,
                 field,
                 detail,
+                blame: None,
             })
         };
         match &ev.kind {
@@ -853,6 +857,7 @@ impl Projection {
                     detail: format!(
                         "the signature seq {sq} is dated {s}, before this event's date {since}"
                     ),
+                    blame: Some(*sq),
                 });
             }
         }

@@ -312,10 +312,21 @@ impl Ledger {
                     seq: bad,
                     violation,
                 }) => {
-                    let location = bad
-                        .checked_sub(head + 1)
-                        .and_then(|i| locations.get(i as usize).copied());
-                    let message = if location.is_some() {
+                    let line_of = |s: u64| {
+                        s.checked_sub(head + 1)
+                            .and_then(|i| locations.get(i as usize).copied())
+                    };
+                    // An event already recorded broke the rule because of one in this batch
+                    // (the rule names it): the refusal points at that line.
+                    let (at, location) = match (
+                        line_of(bad),
+                        violation.blame.and_then(|b| line_of(b).map(|l| (b, l))),
+                    ) {
+                        (Some(l), _) => (bad, Some(l)),
+                        (None, Some((b, l))) => (b, Some(l)),
+                        (None, None) => (bad, None),
+                    };
+                    let message = if at == bad && location.is_some() {
                         violation.detail
                     } else {
                         format!(
@@ -325,7 +336,7 @@ impl Ledger {
                     };
                     return Err(StoreError::Refused(vec![Refusal {
                         location,
-                        seq: Some(bad),
+                        seq: Some(at),
                         rule: Some(violation.rule),
                         field: Some(violation.field.to_string()),
                         message,
