@@ -67,6 +67,14 @@ fn snapshot(db: &Path) -> (String, String) {
     (run(db, &["log", "--json"]), run(db, &["head"]))
 }
 
+/// How many events the built-in history holds (what `init` loads).
+fn builtin() -> u64 {
+    include_str!("../events/history.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64
+}
+
 fn head_seq(db: &Path) -> u64 {
     let v: Value = serde_json::from_str(&run(db, &["head", "--json"])).unwrap();
     v["seq"].as_u64().unwrap()
@@ -155,19 +163,19 @@ fn an_append_whose_report_cannot_be_written_exits_3_and_names_the_head() {
     let out = to(&t.db, &["append"], &line, dev_full());
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(head_seq(&t.db), 135, "the event is stored");
+    assert_eq!(head_seq(&t.db), builtin() + 1, "the event is stored");
     let head = run(&t.db, &["head"]);
     assert!(err.contains(head.trim()), "stderr names the head: {err}");
     assert!(err.contains("do not run it again"), "{err}");
     // A refused append to the same place is still 1: nothing appended.
     let out = to(&t.db, &["append"], &line, dev_full());
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(head_seq(&t.db), 135);
+    assert_eq!(head_seq(&t.db), builtin() + 1);
     // init too: the ledger exists, so the code is 3.
     let u = tmp();
     let out = to(&u.db, &["init"], "", dev_full());
     assert_eq!(out.status.code(), Some(3));
-    assert_eq!(head_seq(&u.db), 134);
+    assert_eq!(head_seq(&u.db), builtin());
 }
 
 /// Item 3: numbers and instants out of range are usage errors (exit 2), never wrapped.
@@ -225,7 +233,8 @@ fn control_characters_from_a_source_are_escaped_for_people_and_kept_in_json() {
         .write_stdin(format!("{line}\n"))
         .assert()
         .success();
-    for args in [&["history", "BRN"][..], &["log", "--after", "134"]] {
+    let after = builtin().to_string();
+    for args in [&["history", "BRN"][..], &["log", "--after", &after]] {
         let out = run(&t.db, args);
         for bad in ['\u{1b}', '\r', '\0', '\u{9b}'] {
             assert!(!out.contains(bad), "{args:?} printed {bad:?} raw: {out:?}");
@@ -237,7 +246,7 @@ fn control_characters_from_a_source_are_escaped_for_people_and_kept_in_json() {
         );
     }
     let json: Value =
-        serde_json::from_str(&run(&t.db, &["log", "--after", "134", "--json"])).unwrap();
+        serde_json::from_str(&run(&t.db, &["log", "--after", &after, "--json"])).unwrap();
     assert_eq!(json["source"]["document"], "doc\u{1b}[2J\r");
     assert_eq!(
         json["source"]["quote"],
@@ -284,7 +293,7 @@ fn a_stalled_producer_does_not_hold_the_write_lock() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(head_seq(&t.db), 137);
+    assert_eq!(head_seq(&t.db), builtin() + 3);
     run(&t.db, &["verify"]);
 }
 
@@ -310,7 +319,7 @@ fn malformed_input_is_refused_without_waiting_for_the_write_lock() {
     assert!(!err.contains("locked"), "{err}");
     holder.execute_batch("ROLLBACK;").unwrap();
     drop(holder);
-    assert_eq!(head_seq(&t.db), 134);
+    assert_eq!(head_seq(&t.db), builtin());
 }
 
 /// Item 7: a JSON array is read element by element. Run with its address space capped well
@@ -565,7 +574,7 @@ fn messages_name_the_real_cause() {
     }
     // --expect-head beyond the head does not claim someone appended.
     let a = cmd(&t.db)
-        .args(["append", "--expect-head", "135"])
+        .args(["append", "--expect-head", &(builtin() + 1).to_string()])
         .write_stdin(ev(
             r#""type":"statute_signed","party":"BRN","date":"2020-01-01""#,
         ))
@@ -573,7 +582,10 @@ fn messages_name_the_real_cause() {
         .code(1);
     let err = stderr_of(&a);
     assert!(!err.contains("someone appended"), "{err}");
-    assert!(err.contains("never reached seq 135"), "{err}");
+    assert!(
+        err.contains(&format!("never reached seq {}", builtin() + 1)),
+        "{err}"
+    );
     // A leading UTF-8 byte order mark is accepted, in JSON Lines and in an array.
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend(ev(r#""type":"statute_signed","party":"BRN","date":"2020-01-01""#).as_bytes());
@@ -707,7 +719,7 @@ fn an_empty_input_is_refused_unless_allowed() {
             .assert()
             .success();
     }
-    assert_eq!(head_seq(&t.db), 134);
+    assert_eq!(head_seq(&t.db), builtin());
 }
 
 /// A valid event to mutate, by index.

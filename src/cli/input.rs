@@ -183,15 +183,42 @@ fn scan(file: &mut File) -> io::Result<(u64, [Option<u8>; 2])> {
     Ok((start, opening))
 }
 
-/// Appends a whole input in one batch: JSON Lines line by line, a JSON array element by
-/// element, each parsed on a second thread while this one writes (memory stays flat either
-/// way).
+/// What `append` did: appended, or (`--dry-run`) found what it would change.
+pub enum Outcome {
+    /// The batch was appended.
+    Appended(Appended),
+    /// The batch was appended and rolled back: what it would change.
+    DryRun(iofs_ledger::effect::Effect),
+}
+
+/// Appends, or with `dry_run` appends and rolls back ([`iofs_ledger::effect::dry_run`]).
+fn apply<I>(
+    l: &mut Ledger,
+    items: I,
+    opts: AppendOptions,
+    dry_run: bool,
+) -> Result<Outcome, StoreError>
+where
+    I: IntoIterator,
+    I::Item: iofs_ledger::event::IntoPrepared,
+{
+    if dry_run {
+        iofs_ledger::effect::dry_run(l, items, opts).map(Outcome::DryRun)
+    } else {
+        l.append(items, opts).map(Outcome::Appended)
+    }
+}
+
+/// Appends a whole input in one batch (or, with `dry_run`, finds what it would change): JSON
+/// Lines line by line, a JSON array element by element, each parsed on a second thread while
+/// this one writes (memory stays flat either way).
 pub fn append(
     l: &mut Ledger,
     input: Input,
     name: &str,
     expect_head: Option<u64>,
-) -> Result<Appended, CliError> {
+    dry_run: bool,
+) -> Result<Outcome, CliError> {
     let opts = AppendOptions {
         expect_head,
         now: None,
@@ -199,9 +226,9 @@ pub fn append(
     let array = input.is_array();
     let reader = BufReader::with_capacity(1 << 16, input.file);
     let (result, failed) = if array {
-        with_parsed_array(reader, |events| l.append(events, opts))
+        with_parsed_array(reader, |events| apply(l, events, opts, dry_run))
     } else {
-        with_parsed_lines(reader, |events| l.append(events, opts))
+        with_parsed_lines(reader, |events| apply(l, events, opts, dry_run))
     };
     if let Some(e) = failed {
         return Err(CliError::Input(name.into(), e));

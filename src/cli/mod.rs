@@ -2,6 +2,7 @@
 
 mod args;
 mod input;
+mod record;
 mod render;
 
 use std::io::{self, Write};
@@ -61,6 +62,9 @@ pub enum CliError {
         /// Why the report was not written.
         source: io::Error,
     },
+    /// An event from `record` was refused (exit 1); the message names the flags at fault.
+    #[error("{0}")]
+    Refused(String),
     /// The built-in history does not load (a build defect).
     #[error("the built-in history does not load: {0}")]
     Builtin(String),
@@ -160,7 +164,10 @@ fn machine_output(c: &Command) -> bool {
         | Command::Years { json, .. }
         | Command::Officers { json, .. }
         | Command::Parties { json } => *json,
-        Command::Init { .. } | Command::Append { .. } | Command::Rebuild => false,
+        Command::Append { json, .. } => *json,
+        Command::Template { .. } => true,
+        Command::Record { flags, .. } => flags.iter().any(|f| f == "--print" || f == "--json"),
+        Command::Init { .. } | Command::Rebuild => false,
     }
 }
 
@@ -276,6 +283,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             file,
             expect_head,
             allow_empty,
+            dry_run,
+            json,
         } => {
             // The whole input is read (spooled) before the ledger is opened and its write lock
             // taken: a slow or stalled producer never holds other writers up.
@@ -283,10 +292,19 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             if input.is_empty() && !allow_empty {
                 return Err(CliError::EmptyInput(name));
             }
-            let mut l = Ledger::open(&path, Access::ReadWrite)?;
+            // A dry run never upgrades nor writes the file (see `store::dry_run`).
+            let access = if dry_run {
+                Access::Inspect
+            } else {
+                Access::ReadWrite
+            };
+            let mut l = Ledger::open(&path, access)?;
             l.set_busy_timeout(lock_timeout)?;
             input::check_shapes(&mut input, &name)?;
-            let appended = input::append(&mut l, input, &name, expect_head)?;
+            let appended = match input::append(&mut l, input, &name, expect_head, dry_run)? {
+                input::Outcome::Appended(a) => a,
+                input::Outcome::DryRun(e) => return record::dry_run(out, &e, json),
+            };
             let report = if appended.count() == 0 {
                 writeln!(
                     out,
@@ -343,7 +361,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let d = day(&as_of, "--as-of")?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let mut s = query::state(&l, d, k.as_deref())?;
+            let mut s = query::members(&l, d, k.as_deref())?;
             // Only what the membership answer depends on.
             s.uncertain
                 .retain(|u| matches!(u.kind.as_str(), "statute_signed" | "membership_withdrawn"));
@@ -635,6 +653,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             }
         }
         Command::Parties { json } => render::parties(out, json)?,
+        Command::Record { ty, flags } => record::record(path, lock_timeout, ty, flags, out)?,
+        Command::Template { ty, line } => record::template(ty, line, out)?,
     }
     Ok(())
 }

@@ -23,6 +23,7 @@
 //! or correction re-folds the log from the earliest position it touches.
 
 mod append;
+mod dry_run;
 mod read;
 pub mod schema;
 mod snapshots;
@@ -37,6 +38,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use append::{
     format_instant, parse_instant, AppendOptions, Appended, MAX_REFUSALS, RECORDED_AT_FORMAT,
 };
+pub use dry_run::Phase;
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 
 use crate::event::Location;
