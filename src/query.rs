@@ -247,6 +247,32 @@ fn add_years(d: NaiveDate, years: u32) -> Option<NaiveDate> {
     d.checked_add_months(chrono::Months::new(years.saturating_mul(12)))
 }
 
+/// The last day of a holder's term: `term_years` after the day the appointment counts from.
+fn term_end(person: Option<&str>, since: &EventDate, term_years: Option<u32>) -> Option<NaiveDate> {
+    match (person, term_years) {
+        (Some(_), Some(y)) => add_years(since.effective_day().to_naive(), y),
+        _ => None,
+    }
+}
+
+/// The holder an answer at `as_of` asserts from an office's fact: the person in office, unless
+/// their term has run out by then with no later appointment or vacancy (the `holder` that
+/// [`state`] gives, without assembling the rest of the answer).
+pub(crate) fn asserted_holder(fact: Option<&Fact>, as_of: Day) -> Option<String> {
+    match fact {
+        Some(Fact::Holder {
+            person,
+            since,
+            term_years,
+            ..
+        }) => match term_end(person.as_deref(), since, *term_years) {
+            Some(end) if as_of.to_naive() >= end => None,
+            _ => person.clone(),
+        },
+        _ => None,
+    }
+}
+
 fn assemble(
     mut src: StateFacts,
     as_of: Day,
@@ -315,10 +341,7 @@ fn assemble(
             vacated_reason,
             previous,
         }) => {
-            let term_end = match (&person, term_years) {
-                (Some(_), Some(y)) => add_years(since.effective_day().to_naive(), y),
-                _ => None,
-            };
+            let term_end = term_end(person.as_deref(), &since, term_years);
             let term_ends = term_end.map(|d| d.format("%Y-%m-%d").to_string());
             // A term that has run out by the day, with no later appointment or vacancy: no
             // source says who held the office since, so the holder is not asserted.
