@@ -349,8 +349,8 @@ pub struct ClaimCheck {
     pub party: Option<String>,
     /// Its topic, if any.
     pub topic: Option<String>,
-    /// The date it speaks of, as written.
-    pub date: String,
+    /// The date it speaks of, in the event format's shape.
+    pub date: crate::date::EventDate,
     /// The day it was checked at (the last day of its date).
     pub checked_at: String,
     /// What the source asserts.
@@ -382,8 +382,8 @@ pub struct DateIssue {
     /// Its type.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Its date as written.
-    pub date: String,
+    /// Its date, in the event format's shape.
+    pub date: crate::date::EventDate,
     /// Its precision.
     pub precision: crate::date::Precision,
     /// Why the date is what it is, when inferred.
@@ -429,8 +429,8 @@ pub struct Amendment {
 /// The Statute's entry into force: as asserted, and as derived from Article 21(1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EntryIntoForce {
-    /// The asserted date (from `statute_entered_into_force`), as written.
-    pub asserted: Option<String>,
+    /// The asserted date (from `statute_entered_into_force`), in the event format's shape.
+    pub asserted: Option<crate::date::EventDate>,
     /// The asserting event's seq.
     pub asserted_seq: Option<u64>,
     /// The tenth ratification: party, date as written, seq.
@@ -467,6 +467,57 @@ pub struct Report {
     pub amendments: Vec<Amendment>,
     /// Entry into force, asserted against derived.
     pub entry_into_force: EntryIntoForce,
+}
+
+/// The counts of each kind of finding (`audit --summary`): what a large ledger's report holds,
+/// at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Events in the log.
+    pub events: u64,
+    /// The head.
+    pub head: String,
+    /// Claims checked against replay.
+    pub claims: usize,
+    /// Claims that disagree with replay.
+    pub claims_disagreeing: usize,
+    /// Claims replay cannot check (statements).
+    pub claims_unchecked: usize,
+    /// Topics on which claims contradict each other.
+    pub contradictions: usize,
+    /// Events whose date is not stated as a day, or inferred.
+    pub dates_not_exact: usize,
+    /// Of those, events whose date is inferred.
+    pub dates_inferred: usize,
+    /// Placeholder parties.
+    pub placeholders: usize,
+    /// Retractions and corrections.
+    pub amendments: usize,
+    /// Whether the asserted entry into force agrees with Article 21(1) (null: cannot tell).
+    pub entry_into_force_agrees: Option<bool>,
+}
+
+impl Report {
+    /// The counts of each kind of finding.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            events: self.events,
+            head: self.head.clone(),
+            claims: self.claims.len(),
+            claims_disagreeing: self
+                .claims
+                .iter()
+                .filter(|c| c.holds == Some(false))
+                .count(),
+            claims_unchecked: self.claims.iter().filter(|c| c.holds.is_none()).count(),
+            contradictions: self.contradictions.len(),
+            dates_not_exact: self.dates.len(),
+            dates_inferred: self.dates.iter().filter(|d| d.inferred.is_some()).count(),
+            placeholders: self.placeholders.len(),
+            amendments: self.amendments.len(),
+            entry_into_force_agrees: self.entry_into_force.agrees,
+        }
+    }
 }
 
 /// What replay gives for a claim, read from the fold at the claim's day: the same fields a
@@ -543,9 +594,10 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
     let mut dates = Vec::new();
     let mut placeholders: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut amendments = Vec::new();
-    let mut asserted: Option<(String, u64)> = None;
+    let mut asserted: Option<(crate::date::EventDate, u64)> = None;
     let mut events = 0u64;
-    let mut pending_claims = Vec::new();
+    // The day each claim is checked at, beside `claims`.
+    let mut claim_days = Vec::new();
     ledger.for_each_event(0, max_seq, |e| {
         events += 1;
         let live =
@@ -595,89 +647,74 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
                 dates.push(DateIssue {
                     seq: e.seq,
                     kind: w.kind.type_name().into(),
-                    date: d.to_string(),
+                    date: d,
                     precision: d.precision(),
                     inferred: w.inferred.clone(),
                 });
             }
             if let Kind::StatuteEnteredIntoForce {} = w.kind {
-                asserted = Some((d.to_string(), e.seq));
+                asserted = Some((d, e.seq));
             }
             if let Kind::Claim { .. } = w.kind {
-                pending_claims.push((e.seq, w.clone(), d));
+                if let Kind::Claim {
+                    about,
+                    value,
+                    party,
+                    topic,
+                } = &w.kind
+                {
+                    let at = d.effective_day();
+                    claims.push(ClaimCheck {
+                        seq: e.seq,
+                        about: *about,
+                        party: party.as_ref().map(|p| p.code().to_string()),
+                        topic: topic.clone(),
+                        date: d,
+                        checked_at: at.to_string(),
+                        claimed: value.clone(),
+                        replay: serde_json::Value::Null,
+                        holds: None,
+                        source: w.source.clone(),
+                    });
+                    claim_days.push(at);
+                }
             }
         }
         Ok(())
     })?;
     // Claims that replay can check are answered from one ordered fold, at each distinct day
     // they are checked at; a statement is not replayed at all.
-    let mut days: Vec<crate::date::Day> = pending_claims
-        .iter()
-        .filter(|(_, w, _)| {
-            !matches!(
-                w.kind,
-                Kind::Claim {
-                    about: crate::event::ClaimAbout::Statement,
-                    ..
-                }
-            )
-        })
-        .map(|(_, _, d)| d.effective_day())
-        .collect();
-    days.sort_unstable();
-    days.dedup();
-    let mut replays: Vec<Option<serde_json::Value>> = vec![None; pending_claims.len()];
-    {
-        // Claim indices by the day they are checked at, in day order.
-        let mut by_day: BTreeMap<crate::date::Day, Vec<usize>> = BTreeMap::new();
-        for (i, (_, w, d)) in pending_claims.iter().enumerate() {
-            if let Kind::Claim { about, .. } = w.kind {
-                if about != crate::event::ClaimAbout::Statement {
-                    by_day.entry(d.effective_day()).or_default().push(i);
-                }
-            }
+    use crate::event::ClaimAbout;
+    let mut by_day: BTreeMap<crate::date::Day, Vec<usize>> = BTreeMap::new();
+    for (i, c) in claims.iter().enumerate() {
+        if c.about != ClaimAbout::Statement {
+            by_day.entry(claim_days[i]).or_default().push(i);
         }
-        let claims_ref = &pending_claims;
-        let replays_ref = &mut replays;
-        let max_seq = match max_seq {
-            Some(m) => m,
-            None => head.seq,
-        };
-        ledger.fold_at_days(max_seq, &days, |day, proj| {
-            for &i in by_day.get(&day).map(Vec::as_slice).unwrap_or_default() {
-                if let Kind::Claim { about, party, .. } = &claims_ref[i].1.kind {
-                    replays_ref[i] = Some(replay_value_of(proj, day, *about, party.as_ref()));
-                }
-            }
-            Ok(())
-        })?;
     }
-    for ((seq, w, d), replay) in pending_claims.into_iter().zip(replays) {
-        let Kind::Claim {
-            about,
-            value,
-            party,
-            topic,
-        } = &w.kind
-        else {
-            continue;
-        };
-        let at = d.effective_day();
-        let replay = replay.unwrap_or(serde_json::Value::Null);
-        let holds = (*about != crate::event::ClaimAbout::Statement).then(|| &replay == value);
-        claims.push(ClaimCheck {
-            seq,
-            about: *about,
-            party: party.as_ref().map(|p| p.code().to_string()),
-            topic: topic.clone(),
-            date: d.to_string(),
-            checked_at: at.to_string(),
-            claimed: value.clone(),
-            replay,
-            holds,
-            source: w.source.clone(),
-        });
-    }
+    drop(claim_days);
+    let days: Vec<crate::date::Day> = by_day.keys().copied().collect();
+    let max_seq = match max_seq {
+        Some(m) => m,
+        None => head.seq,
+    };
+    let claims_mut = &mut claims;
+    ledger.fold_at_days(max_seq, &days, |day, proj| {
+        for &i in by_day.get(&day).map(Vec::as_slice).unwrap_or_default() {
+            let c = &mut claims_mut[i];
+            let party = c
+                .party
+                .as_deref()
+                .map(crate::party::Party::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    seq: c.seq,
+                    why: e.to_string(),
+                })?;
+            c.replay = replay_value_of(proj, day, c.about, party.as_ref());
+            c.holds = Some(c.replay == c.claimed);
+        }
+        Ok(())
+    })?;
     let mut topics: BTreeMap<String, Vec<&ClaimCheck>> = BTreeMap::new();
     for c in &claims {
         if let Some(t) = &c.topic {
@@ -762,7 +799,7 @@ pub const DAYS_AFTER_TENTH: i64 = 30;
 
 fn entry_into_force(
     ledger: &Ledger,
-    asserted: Option<(String, u64)>,
+    asserted: Option<(crate::date::EventDate, u64)>,
     known_at: Option<&str>,
 ) -> Result<EntryIntoForce, StoreError> {
     let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
@@ -790,13 +827,13 @@ fn entry_into_force(
         (plus(a), plus(b))
     });
     let agrees = match (&asserted, &derived) {
-        (Some((a, _)), Some(d)) => Some(a == d),
+        (Some((a, _)), Some(d)) => Some(a.text() == *d),
         _ => None,
     };
     let finding = match (&asserted, &tenth, &derived) {
         (_, None, _) => format!("fewer than {RATIFICATIONS_FOR_FORCE} ratifications are recorded"),
         (None, Some(t), _) => format!("no entry into force is recorded; the tenth ratification is {} ({})", t.name, t.since),
-        (Some((a, _)), Some(t), Some(d)) if a == d => format!("asserted {a} is the thirtieth day after the tenth ratification ({} on {})", t.name, t.since),
+        (Some((a, _)), Some(t), Some(d)) if a.text() == *d => format!("asserted {a} is the thirtieth day after the tenth ratification ({} on {})", t.name, t.since),
         (Some((a, _)), Some(t), Some(d)) => match &derived_window {
             None => format!(
                 "asserted {a}, but the thirtieth day after the tenth ratification ({} on {}) is {d}",
@@ -813,7 +850,7 @@ fn entry_into_force(
         ),
     };
     Ok(EntryIntoForce {
-        asserted: asserted.as_ref().map(|a| a.0.clone()),
+        asserted: asserted.as_ref().map(|a| a.0),
         asserted_seq: asserted.map(|a| a.1),
         tenth_ratification: tenth,
         derived,

@@ -35,6 +35,14 @@ impl Input {
         matches!(self.opening, [None, _] | [Some(b'['), Some(b']')])
     }
 
+    /// The input's size in bytes, if known (for the progress bar).
+    pub fn len(&self) -> Option<u64> {
+        self.file
+            .metadata()
+            .ok()
+            .map(|m| m.len().saturating_sub(self.start))
+    }
+
     fn is_array(&self) -> bool {
         self.opening[0] == Some(b'[')
     }
@@ -218,13 +226,14 @@ pub fn append(
     name: &str,
     expect_head: Option<u64>,
     dry_run: bool,
+    wrap: impl FnOnce(Box<dyn Read + Send>) -> Box<dyn Read + Send>,
 ) -> Result<Outcome, CliError> {
     let opts = AppendOptions {
         expect_head,
         now: None,
     };
     let array = input.is_array();
-    let reader = BufReader::with_capacity(1 << 16, input.file);
+    let reader = BufReader::with_capacity(1 << 16, wrap(Box::new(input.file)));
     let (result, failed) = if array {
         with_parsed_array(reader, |events| apply(l, events, opts, dry_run))
     } else {

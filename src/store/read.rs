@@ -243,6 +243,29 @@ impl Ledger {
             .transpose()
     }
 
+    /// Like [`Ledger::for_each_event`] from the start, but only for the events whose stored body
+    /// contains `needle`: SQLite passes over the other rows without handing them out or having
+    /// them parsed, so an answer that needs one rare kind of event out of a long log reads it at
+    /// the speed of a table scan. `f` still judges each event it gets (a quote may contain the
+    /// needle too).
+    pub fn for_each_event_containing(
+        &self,
+        needle: &str,
+        max_seq: Option<u64>,
+        mut f: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq, recorded_at, body, hash FROM events WHERE seq <= ?1 AND instr(body, ?2) > 0 ORDER BY seq")
+            .ctx("reading the log")?;
+        let max = max_seq.map_or(i64::MAX, |m| m.min(i64::MAX as u64) as i64);
+        let mut rows = st.query(params![max, needle]).ctx("reading the log")?;
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            f(to_stored(stored(r).ctx("reading the log")?)?)?;
+        }
+        Ok(())
+    }
+
     /// Calls `f` for each event with seq > `after` (and ≤ `max_seq`), in seq order.
     pub fn for_each_event(
         &self,
