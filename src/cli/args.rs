@@ -17,6 +17,8 @@ const GLOBAL: &str = "Global options";
 /// Exit codes: 0 success, 1 refused input (nothing appended), failed verification, unusable
 /// ledger file or output that could not be written, 2 usage error, 3 appended (or created) but
 /// the report could not be written (the new head is on stderr; do not append again).
+///
+/// IOFS_LEDGER_CLOCK=INSTANT sets the clock of append, import and verify (for tests).
 #[derive(Debug, Parser)]
 #[command(
     name = "iofs-ledger",
@@ -134,9 +136,13 @@ pub enum Command {
         #[command(flatten)]
         format: TableFormat,
     },
-    /// Check the hash chain, the append-only triggers, every rule and the read models.
+    /// Check the whole schema, the hash chain, every rule and the read models (derived outside
+    /// the file); reads one snapshot, never blocks writers, and names the head it checked.
     #[command(after_long_help = super::examples::VERIFY)]
     Verify {
+        /// Verify the built-in history instead of a ledger file.
+        #[arg(long)]
+        builtin: bool,
         /// Also prove the log only grew since this head was noted (from `head`).
         #[arg(long, value_name = "SEQ:HASH")]
         since_head: Option<String>,
@@ -236,6 +242,22 @@ pub enum Command {
         #[command(flatten)]
         format: TableFormat,
     },
+    /// Import another ledger's `log --json` (FILE or standard input), keeping each event's
+    /// seq, recorded_at and hash; events already held, identical, are skipped; all or none.
+    Import {
+        /// The input file; `-` or nothing for standard input.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Print the receipt as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent copy of the ledger to PATH while writers go on (never overwrites).
+    Backup {
+        /// The new file.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
     /// Record one event from flags: `record TYPE --FIELD VALUE …` (`record TYPE --help` lists
     /// the type's fields; `record` alone lists the types). Add --dry-run to see what it would
     /// change, --print to print its JSON instead.
@@ -300,6 +322,8 @@ impl Command {
             | Command::Years { format, .. }
             | Command::Officers { format, .. }
             | Command::Parties { format } => format.get() == OutputFormat::Text,
+            Command::Import { json, .. } => !json,
+            Command::Backup { .. } => true,
             Command::Export { .. }
             | Command::Record { .. }
             | Command::Template { .. }

@@ -230,7 +230,7 @@ pub fn append(
 ) -> Result<Outcome, CliError> {
     let opts = AppendOptions {
         expect_head,
-        now: None,
+        now: super::replica::clock()?,
     };
     let array = input.is_array();
     let reader = BufReader::with_capacity(1 << 16, wrap(Box::new(input.file)));

@@ -8,6 +8,7 @@ mod opts;
 mod progress;
 mod record;
 mod render;
+mod replica;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -17,8 +18,7 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser};
 
 use iofs_ledger::date::Day;
-use iofs_ledger::event::{parse_batch, Kind};
-use iofs_ledger::history::BUILTIN_HISTORY;
+use iofs_ledger::event::Kind;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
 use iofs_ledger::{audit, query};
 
@@ -68,6 +68,9 @@ pub enum CliError {
         /// Why the report was not written.
         source: io::Error,
     },
+    /// Nothing usable at the path (exit 1).
+    #[error("{0}")]
+    Failed(String),
     /// An event from `record` was refused (exit 1); the message names the flags at fault.
     #[error("{0}")]
     Refused(String),
@@ -218,18 +221,21 @@ fn note(msg: &str) {
     }
 }
 
-/// Loads the built-in history into a ledger.
+/// Loads the built-in history into a ledger, each batch at its recorded instant (so the chain
+/// and head are the same everywhere).
 fn load_builtin(l: &mut Ledger) -> Result<(), CliError> {
-    let events = parse_batch(BUILTIN_HISTORY).map_err(|e| {
-        CliError::Builtin(
-            e.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
+    let batches =
+        iofs_ledger::history::builtin_batches().map_err(|e| CliError::Builtin(e.to_string()))?;
+    for b in batches {
+        l.append(
+            b.events.into_iter().map(Ok),
+            AppendOptions {
+                expect_head: None,
+                now: Some(b.recorded_at),
+            },
         )
-    })?;
-    l.append(events.into_iter().map(Ok), AppendOptions::default())
         .map_err(|e| CliError::Builtin(e.to_string()))?;
+    }
     Ok(())
 }
 
@@ -522,7 +528,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             })
             .map_err(from_stdout)?;
         }
-        Command::Verify { since_head, format } => {
+        Command::Verify {
+            since_head,
+            format,
+            builtin,
+        } => {
             let since = since_head
                 .as_deref()
                 .map(|s| {
@@ -544,30 +554,28 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     Ok((seq, b.to_ascii_lowercase()))
                 })
                 .transpose()?;
-            // Verification writes nothing; it opens read-write only to re-derive the read
-            // models in a transaction it rolls back (a read-only file is checked on a copy),
-            // and never upgrades a file of an older schema: it checks what the file holds.
-            let opened = Ledger::open(&path, Access::Inspect).or_else(|e| match e {
-                StoreError::NotALedger { .. }
-                | StoreError::Sqlite { .. }
-                | StoreError::CannotOpen { .. } => Ledger::open(&path, Access::ReadOnly),
-                e => Err(e),
-            });
-            let mut l = match opened {
-                Ok(l) => l,
-                Err(StoreError::NotFound(_)) => {
-                    note(&format!(
-                        "no ledger at {}: verifying the built-in history",
-                        path.display()
-                    ));
-                    let mut l = Ledger::in_memory()?;
-                    load_builtin(&mut l)?;
-                    l
+            // Verification writes nothing and reads one snapshot: it opens the file read-only
+            // (never upgrading an older schema: it checks what the file holds) and derives the
+            // read models it compares outside it.
+            let mut l = if builtin {
+                let mut l = Ledger::in_memory()?;
+                load_builtin(&mut l)?;
+                l
+            } else {
+                match Ledger::open(&path, Access::ReadOnly) {
+                    Ok(l) => l,
+                    Err(StoreError::NotFound(_)) => {
+                        return Err(CliError::Failed(format!(
+                            "no ledger at {}: there is nothing to verify there (check the path; `iofs-ledger verify --builtin` verifies the built-in history)",
+                            path.display()
+                        )))
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
             };
+            let now = replica::clock()?.unwrap_or_else(chrono::Utc::now);
             let progress = Progress::spinner(quiet, "verifying");
-            let v = audit::verify(&mut l, since.as_ref().map(|(s, h)| (*s, h.as_str())));
+            let v = audit::verify_at(&mut l, since.as_ref().map(|(s, h)| (*s, h.as_str())), now);
             progress.finish();
             let v = v?;
             if format.json() {
@@ -781,6 +789,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
             record::record(path, timeout, ty, flags, out)?
         }
+        Command::Import { file, json } => {
+            let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
+            replica::import(&path, file.as_deref(), json, timeout, out)?
+        }
+        Command::Backup { path: dest } => replica::backup(&path, &dest, out)?,
         Command::Template { ty, line } => record::template(ty, line, out)?,
     }
     Ok(())

@@ -566,7 +566,7 @@ pub fn verification(out: Out, v: &Verification) -> io::Result<()> {
     if v.ok {
         writeln!(
             out,
-            "ok: {} events; hash chain, append-only triggers, rules and read models verified; head {}:{}",
+            "ok: {} events; schema, hash chain, rules and read models verified; head {}:{}",
             v.events, v.head_seq, v.head_hash
         )
     } else {

@@ -24,7 +24,9 @@
 
 mod append;
 mod dry_run;
+mod inspect;
 mod read;
+mod replica;
 pub mod schema;
 mod snapshots;
 
@@ -36,10 +38,13 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use append::{
-    format_instant, parse_instant, AppendOptions, Appended, MAX_REFUSALS, RECORDED_AT_FORMAT,
+    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, MAX_REFUSALS,
+    RECORDED_AT_FORMAT,
 };
 pub use dry_run::Phase;
+pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
+pub use replica::{ImportItem, Imported};
 
 use crate::event::Location;
 use crate::projection::Rule;
@@ -113,6 +118,38 @@ pub enum StoreError {
         /// Why.
         why: String,
     },
+    /// The file's `events` table, or its triggers, are not as iofs-ledger made them: nothing
+    /// was written.
+    #[error("{0}; nothing was written: run `iofs-ledger verify` and restore the ledger from a backup or a replica")]
+    Tampered(String),
+    /// The read models name events that the log no longer holds: events were removed.
+    #[error("the read models name seq {named} but the log ends at seq {head}: events were removed from the log; nothing was written (rebuilding would erase this evidence): restore the ledger from a backup or a replica")]
+    LostEvents {
+        /// The log's last seq.
+        head: u64,
+        /// The largest seq the read models name.
+        named: u64,
+    },
+    /// The clock reads earlier than the head's `recorded_at` by more than the tolerance.
+    #[error("the clock reads {now}, earlier than {head_recorded_at}, when the log's head (seq {head_seq}) was recorded: either this machine's clock is wrong (set it right and try again) or that event was recorded with a clock in the future (check `iofs-ledger log --after {prev}`); nothing was appended", prev = head_seq.saturating_sub(1))]
+    ClockBehind {
+        /// The clock's reading.
+        now: String,
+        /// The head.
+        head_seq: u64,
+        /// The head's `recorded_at`.
+        head_recorded_at: String,
+    },
+    /// An import was refused; nothing was imported.
+    #[error("import refused at {}: {why}; nothing was imported", import_place(*.seq, *.line))]
+    ImportRefused {
+        /// The seq concerned (0 when the input line is not an event).
+        seq: u64,
+        /// The input line.
+        line: Option<usize>,
+        /// Why.
+        why: String,
+    },
     /// A file-system error.
     #[error("{path}: {source}")]
     Io {
@@ -159,6 +196,14 @@ impl std::fmt::Display for Refusal {
             write!(f, ": rule \"{}\" broken", r.text())?;
         }
         write!(f, ": {}", self.message)
+    }
+}
+
+fn import_place(seq: u64, line: Option<usize>) -> String {
+    match (seq, line) {
+        (0, Some(l)) => format!("input line {l}"),
+        (s, Some(l)) => format!("seq {s} (input line {l})"),
+        (s, None) => format!("seq {s}"),
     }
 }
 
@@ -429,6 +474,14 @@ impl Ledger {
                 why: "it is read-only for this user (a writer needs to write the file and its directory; read commands do not)".into(),
             });
         }
+        if version == 0 {
+            // application_id alone is four bytes anyone may set: a file is ours only when its
+            // schema version says so too. Never migrate or append to it.
+            return Err(StoreError::NotALedger {
+                path: path.to_path_buf(),
+                why: "it carries iofs-ledger's application_id but schema version 0: no iofs-ledger schema was ever applied to it".into(),
+            });
+        }
         if version > schema::SCHEMA_VERSION {
             // Leave it exactly as found: not even a checkpoint of its WAL when this closes.
             let _ = conn.set_db_config(
@@ -654,104 +707,6 @@ pub enum ReadModelCheck {
 
 /// The page cache of a connection, in KiB.
 const CACHE_KIB: u32 = 32 * 1024;
-
-/// The read-model tables, the columns compared, and the column that names a seq.
-const COMPARED: [(&str, &str, &str); 7] = [
-    ("timeline", "key, day, ord, fact", "ord"),
-    ("replay_order", "day, ord, seq", "seq"),
-    ("overrides", "target, by_seq, kind", "by_seq"),
-    ("windows", "day, ord, start, seq, type, party, date", "seq"),
-    ("state_snapshots", "day, ord, rows, keys, facts", "ord"),
-    ("parties", "party", "NULL"),
-    ("party_events", "party, seq", "seq"),
-];
-
-fn compare_on(conn: &Connection) -> Result<ReadModelCheck, StoreError> {
-    // The copies of the stored read models go to temporary files, not memory, and the page
-    // cache is halved while the temporary tables and sorters hold theirs: peak memory stays
-    // under 100 MB at a million events.
-    conn.execute_batch(&format!(
-        "PRAGMA temp_store = FILE; PRAGMA cache_size = -{}; BEGIN IMMEDIATE",
-        CACHE_KIB / 2
-    ))
-    .ctx("starting verification")?;
-    let result = (|| {
-        for (t, cols, _) in COMPARED {
-            conn.execute_batch(&format!(
-                "DROP TABLE IF EXISTS temp.stored_{t}; CREATE TEMP TABLE stored_{t} AS SELECT {cols} FROM main.{t};"
-            ))
-            .ctx("copying read models")?;
-        }
-        match append::rebuild_in(conn) {
-            Ok(_) => {}
-            Err(StoreError::Corrupt { seq, why }) => {
-                return Ok(ReadModelCheck::Unreplayable { seq, why })
-            }
-            Err(e) => return Err(e),
-        }
-        let mut diffs = Vec::new();
-        for (t, cols, seqcol) in COMPARED {
-            let q = format!(
-                "SELECT MIN({seqcol}), COUNT(*) FROM (SELECT * FROM (SELECT {cols} FROM main.{t} EXCEPT SELECT {cols} FROM temp.stored_{t}) UNION ALL SELECT * FROM (SELECT {cols} FROM temp.stored_{t} EXCEPT SELECT {cols} FROM main.{t}))"
-            );
-            let (min, n): (Option<i64>, i64) = conn
-                .query_row(&q, [], |r| Ok((r.get(0)?, r.get(1)?)))
-                .ctx("comparing read models")?;
-            if n > 0 {
-                diffs.push((t, min.map(|m| m as u64), n as u64));
-            }
-        }
-        Ok(ReadModelCheck::Differences(diffs))
-    })();
-    let _ = conn.execute_batch(&format!(
-        "ROLLBACK; PRAGMA temp_store = DEFAULT; PRAGMA cache_size = -{CACHE_KIB}"
-    ));
-    result
-}
-
-impl Ledger {
-    /// The names of the triggers on `events`.
-    pub fn trigger_names(&self) -> Result<Vec<String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
-            )
-            .ctx("reading triggers")?;
-        let rows = st.query_map([], |r| r.get(0)).ctx("reading triggers")?;
-        rows.collect::<Result<Vec<String>, _>>()
-            .ctx("reading triggers")
-    }
-
-    /// Re-derives every read model from the log inside a transaction that is rolled back, and
-    /// compares the result with what is stored. On a read-only file the comparison runs on a
-    /// scratch copy in the temporary directory. Changes nothing.
-    pub fn compare_read_models(&mut self) -> Result<ReadModelCheck, StoreError> {
-        self.require_current()?;
-        if self
-            .conn
-            .is_readonly(rusqlite::MAIN_DB)
-            .ctx("checking access")?
-        {
-            // Work on a scratch copy on disk: memory stays bounded whatever the log's size.
-            let scratch = tempfile::NamedTempFile::new().map_err(|source| StoreError::Io {
-                path: std::env::temp_dir(),
-                source,
-            })?;
-            let mut copy = Connection::open(scratch.path()).ctx("opening a scratch copy")?;
-            rusqlite::backup::Backup::new(&self.conn, &mut copy)
-                .ctx("copying the ledger to a scratch file")?
-                .run_to_completion(4096, Duration::ZERO, None)
-                .ctx("copying the ledger to a scratch file")?;
-            copy.execute_batch(
-                &format!("PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF; PRAGMA cache_size = -{CACHE_KIB};"),
-            )
-            .ctx("opening a scratch copy")?;
-            return compare_on(&copy);
-        }
-        compare_on(&self.conn)
-    }
-}
 
 #[cfg(test)]
 mod tests {

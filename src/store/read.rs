@@ -304,7 +304,11 @@ impl Ledger {
             let mut text = |i: usize, name: &'static str| -> Result<String, StoreError> {
                 let v = r.get_ref(i).ctx("reading the log")?;
                 let bytes = match v {
-                    ValueRef::Text(b) | ValueRef::Blob(b) => b,
+                    ValueRef::Text(b) => b,
+                    ValueRef::Blob(b) => {
+                        unreadable.get_or_insert(format!("{name} as a BLOB, not text"));
+                        b
+                    }
                     _ => {
                         unreadable.get_or_insert(format!("{name} is not text"));
                         return Ok(String::new());

@@ -174,13 +174,6 @@ pub const SNAPSHOT_MIN_ROWS: i64 = 512;
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// The names of the append-only triggers `verify` requires.
-pub const REQUIRED_TRIGGERS: [&str; 3] = [
-    "events_append_only_update",
-    "events_append_only_delete",
-    "events_in_sequence",
-];
-
 /// The read-model tables (cleared by `rebuild`).
 pub const READ_MODEL_TABLES: [&str; 7] = [
     "replay_order",
