@@ -217,7 +217,8 @@ fn party(v: &Value) -> String {
 
 /// Whether the live events of `log`, replayed in replay order, keep the world rules: a member
 /// does not sign again, only a member withdraws, a party ratifies once, an observer is neither
-/// a member nor admitted twice, the Statute enters into force once, only the holder vacates the
+/// a member nor admitted twice, the Statute enters into force once and is adopted once, no
+/// signature is certainly before the adoption or an establishment, only the holder vacates the
 /// office.
 pub fn world_rules_hold(log: &[Value]) -> bool {
     let rows = live(log);
@@ -234,6 +235,14 @@ pub fn world_rules_hold(log: &[Value]) -> bool {
             "statute_entered_into_force" => !before
                 .iter()
                 .any(|b| ty(&b.event) == "statute_entered_into_force"),
+            // Adopted once, and no signature certainly before it (the signature's window ends
+            // before the adoption's begins).
+            "statute_adopted" => {
+                !before.iter().any(|b| ty(&b.event) == "statute_adopted")
+                    && !signed_before(&rows, r.window.0)
+            }
+            // No signature certainly before any establishment.
+            "organisation_established" => !signed_before(&rows, r.window.0),
             "office_vacated" => {
                 holder_after(before).as_deref() == r.event["person"].as_str()
                     && holder_after(before).is_some()
@@ -245,6 +254,12 @@ pub fn world_rules_hold(log: &[Value]) -> bool {
         }
     }
     true
+}
+
+/// Whether a live signature's window ends before `day`.
+fn signed_before(rows: &[Live], day: NaiveDate) -> bool {
+    rows.iter()
+        .any(|s| ty(&s.event) == "statute_signed" && s.window.1 < day)
 }
 
 /// Whether the log keeps the record rules and the world rules.
