@@ -217,7 +217,7 @@ fn main() {
         let ok = Command::new(binary())
             .arg("--db")
             .arg(&copy)
-            .arg("append")
+            .args(["append", "--allow-empty"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .status()

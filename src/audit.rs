@@ -673,7 +673,9 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
         let live =
             overrides.retracted_by(e.seq).is_none() && overrides.corrected_by(e.seq).is_empty();
         match &e.event.kind {
-            Kind::Retraction { retracts, reason } => amendments.push(Amendment {
+            Kind::Retraction {
+                retracts, reason, ..
+            } => amendments.push(Amendment {
                 seq: e.seq,
                 kind: "retraction".into(),
                 target: *retracts,

@@ -14,8 +14,9 @@ const GLOBAL: &str = "Global options";
 /// An event-sourced membership and governance ledger for the Islamic Organisation for Food
 /// Security (IOFS).
 ///
-/// Exit codes: 0 success, 1 refused input, failed verification or unusable ledger file,
-/// 2 usage error.
+/// Exit codes: 0 success, 1 refused input (nothing appended), failed verification, unusable
+/// ledger file or output that could not be written, 2 usage error, 3 appended (or created) but
+/// the report could not be written (the new head is on stderr; do not append again).
 ///
 /// IOFS_LEDGER_CLOCK=INSTANT sets the clock of append, import and verify (for tests).
 #[derive(Debug, Parser)]
@@ -64,8 +65,12 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
         /// Refuse unless the log's last seq is still SEQ (0 for an empty log).
-        #[arg(long, value_name = "SEQ")]
+        #[arg(long, value_name = "SEQ", value_parser = seq_arg)]
         expect_head: Option<u64>,
+        /// Accept an input with no events (by default an empty input is refused: a pipeline
+        /// that produced nothing is almost always a mistake upstream).
+        #[arg(long)]
+        allow_empty: bool,
         /// Check the input against the ledger as it is and show the seqs the events would
         /// get and the answers that would change; append nothing (exit 0 if it would be
         /// accepted, 1 if refused).
@@ -110,7 +115,7 @@ pub enum Command {
     /// Every event with its seq, recorded_at and hash, in seq order.
     Log {
         /// Only events after this seq (to catch up from the last seq seen).
-        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        #[arg(long, value_name = "SEQ", default_value_t = 0, value_parser = seq_arg)]
         after: u64,
         /// Only events recorded at or before this instant.
         #[arg(long, value_name = "TIMESTAMP")]
@@ -347,6 +352,21 @@ pub struct Lock {
     /// How long to wait for another writer's lock, in seconds [default: 30].
     #[arg(long = "lock-timeout", value_name = "SECS")]
     pub lock_timeout: Option<f64>,
+}
+
+/// A seq on the command line: a whole number a log can reach (0 to 2^63 - 1); anything larger
+/// is a usage error, never wrapped.
+fn seq_arg(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a seq (a whole number from 0)"))?;
+    if n > i64::MAX as u64 {
+        return Err(format!(
+            "`{s}` is larger than any seq a ledger can hold (at most {})",
+            i64::MAX
+        ));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod args;
 mod examples;
 mod fit;
+mod input;
 mod opts;
 mod progress;
 mod record;
@@ -10,7 +11,7 @@ mod render;
 mod replica;
 mod serve;
 
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,8 +20,7 @@ use clap::{CommandFactory, Parser};
 
 use iofs_ledger::answer::{self, AnswerError, Question};
 use iofs_ledger::date::Day;
-use iofs_ledger::event::lines::with_parsed_lines;
-use iofs_ledger::event::{parse_batch, Prepared};
+use iofs_ledger::event::Kind;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
 use iofs_ledger::{audit, query};
 
@@ -47,6 +47,29 @@ pub enum CliError {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+    /// The output is the product (`export`, `log --json`/`--csv`) and was cut short: what was
+    /// written is incomplete (exit 1, even for a broken pipe).
+    #[error("the output was cut short ({0}): what was written is incomplete, do not use it")]
+    Truncated(io::Error),
+    /// Standard output is closed: the output would be lost (exit 1, before anything is done).
+    #[error("standard output is closed (or is /dev/null opened for reading and writing, as a closed one is reopened): the output would be lost, so nothing was done; redirect it to a file, or `> /dev/null` to discard it")]
+    StdoutClosed,
+    /// The input holds no events and `--allow-empty` was not given (exit 1).
+    #[error("{0} holds no events: nothing was appended (an empty input is almost always a mistake upstream; pass --allow-empty if it is expected)")]
+    EmptyInput(String),
+    /// The ledger was changed (appended to, or created) but the report saying so could not be
+    /// written (exit 3): the change stands, so a script must not retry it.
+    #[error(
+        "{done}; head {head}, but the report could not be written ({source}); do not run it again"
+    )]
+    DoneButUnreported {
+        /// What was done.
+        done: String,
+        /// The new head (`SEQ:HASH`).
+        head: String,
+        /// Why the report was not written.
+        source: io::Error,
+    },
     /// Nothing usable at the path (exit 1).
     #[error("{0}")]
     Failed(String),
@@ -75,6 +98,7 @@ impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::DoneButUnreported { .. } => 3,
             _ => 1,
         }
     }
@@ -102,13 +126,25 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if output_is_the_product(&cli.command) && stdout_is_closed() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("iofs-ledger: error: {}", CliError::StdoutClosed);
+        }
+        return ExitCode::from(1);
+    }
     let stdout = io::stdout();
     let buffered = io::BufWriter::new(stdout.lock());
     // Text answers are wrapped to fit a terminal; pipes and files get whole lines.
-    let mut out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text())
-    {
+    let out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text()) {
         Some(width) => Box::new(fit::Fit::new(buffered, width)),
         None => Box::new(buffered),
+    };
+    // Text for people shows control characters escaped; JSON, CSV and exports keep them as data.
+    let mut out: Box<dyn Write> = if cli.command.prints_text() {
+        Box::new(render::Escaping::new(out))
+    } else {
+        out
     };
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(CliError::Output));
     match result {
@@ -142,6 +178,38 @@ pub fn long_version() -> String {
         iofs_ledger::store::sqlite_version(),
         head
     )
+}
+
+/// Whether a command's output is the product itself (`export`, `log` as JSON or CSV): lost,
+/// the command has failed.
+fn output_is_the_product(c: &Command) -> bool {
+    match c {
+        Command::Export { .. } => true,
+        Command::Log { format, .. } => format.get() != OutputFormat::Text,
+        _ => false,
+    }
+}
+
+/// Whether standard output was closed when the program started (`>&-`). The Rust runtime
+/// reopens a closed standard descriptor on `/dev/null` for reading and writing, so every write
+/// would succeed and be lost: on Linux that reopened descriptor is told apart from a shell's
+/// `> /dev/null` (opened for writing only) by its access mode. A parent that hands over
+/// `/dev/null` opened for reading and writing (Python's `subprocess.DEVNULL`) looks the same, so
+/// this is asked only where the output is the product, which such a parent discards anyway.
+fn stdout_is_closed() -> bool {
+    let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
+        return false;
+    };
+    if target != Path::new("/dev/null") {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return false;
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2)
 }
 
 fn db_path(cli: &Cli) -> PathBuf {
@@ -231,6 +299,15 @@ fn output_error(e: StoreError) -> CliError {
     }
 }
 
+/// [`output_error`] where the output is the product (`export`, `log --json`): cut short, even
+/// by a broken pipe, it is an error.
+fn product_error(e: StoreError) -> CliError {
+    match e {
+        StoreError::Io { source, .. } => CliError::Truncated(source),
+        e => e.into(),
+    }
+}
+
 fn to_store(io: io::Error) -> StoreError {
     StoreError::Io {
         path: PathBuf::from("<stdout>"),
@@ -263,8 +340,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             })?;
             let l = Ledger::open(&path, Access::ReadOnly)?;
             let head = l.head()?;
-            if format.json() {
-                render::json(out, &Receipt::of_log(&head, head.seq))?;
+            let report = if format.json() {
+                render::json(out, &Receipt::of_log(&head, head.seq))
             } else {
                 writeln!(
                     out,
@@ -279,17 +356,36 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     },
                     head.seq,
                     head.hash
-                )?;
-            }
+                )
+            };
+            // The ledger exists: a report that cannot be written is exit 3, never 1.
+            report
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::DoneButUnreported {
+                    done: format!("created {}", path.display()),
+                    head: format!("{}:{}", head.seq, head.hash),
+                    source,
+                })?;
         }
         Command::Append {
             file,
             expect_head,
+            allow_empty,
             dry_run,
             format,
             lock,
         } => {
             let timeout = lock_timeout(top_lock, &lock)?;
+            let reading_stdin = file.as_deref().is_none_or(|p| p == Path::new("-"));
+            if reading_stdin && !quiet && io::stdin().is_terminal() {
+                note("reading events from standard input (JSON Lines or a JSON array); end with Ctrl-D on a line of its own (Ctrl-Z then Enter on Windows), or Ctrl-C to append nothing");
+            }
+            // The whole input is read (spooled) before the ledger is opened and its write lock
+            // taken: a slow or stalled producer never holds other writers up.
+            let (name, mut input) = input::read_whole(file.as_deref())?;
+            if input.is_empty() && !allow_empty {
+                return Err(CliError::EmptyInput(name));
+            }
             // A dry run never upgrades nor writes the file (see `store::dry_run`).
             let access = if dry_run {
                 Access::Inspect
@@ -298,39 +394,24 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             };
             let mut l = Ledger::open(&path, access)?;
             l.set_busy_timeout(timeout)?;
-            let stdin = |quiet: bool| -> (String, Box<dyn Read + Send>, Option<u64>) {
-                if !quiet && io::stdin().is_terminal() {
-                    note("reading events from standard input (JSON Lines or a JSON array); end with Ctrl-D on a line of its own (Ctrl-Z then Enter on Windows), or Ctrl-C to append nothing");
-                }
-                ("standard input".into(), Box::new(io::stdin()), None)
-            };
-            let (name, reader, len): (String, Box<dyn Read + Send>, Option<u64>) =
-                match file.as_deref() {
-                    None => stdin(quiet),
-                    Some(p) if p == Path::new("-") => stdin(quiet),
-                    Some(p) => {
-                        let f = std::fs::File::open(p)
-                            .map_err(|e| CliError::Input(p.display().to_string(), e))?;
-                        let len = f.metadata().ok().map(|m| m.len());
-                        (p.display().to_string(), Box::new(f), len)
-                    }
-                };
-            let progress = Progress::bytes(quiet, len, "appending");
-            let reader = progress.wrap(reader);
-            let outcome = append_from(&mut l, reader, &name, expect_head, dry_run);
+            input::check_shapes(&mut input, &name)?;
+            let progress = Progress::bytes(quiet, input.len(), "appending");
+            let outcome = input::append(&mut l, input, &name, expect_head, dry_run, |r| {
+                progress.wrap(r)
+            });
             progress.finish();
             let appended = match outcome? {
-                Outcome::Appended(a) => a,
-                Outcome::DryRun(e) => return record::dry_run(out, &e, format.json()),
+                input::Outcome::Appended(a) => a,
+                input::Outcome::DryRun(e) => return record::dry_run(out, &e, format.json()),
             };
-            if format.json() {
-                render::json(out, &Receipt::of_append(&appended))?;
+            let report = if format.json() {
+                render::json(out, &Receipt::of_append(&appended))
             } else if appended.count() == 0 {
                 writeln!(
                     out,
                     "appended nothing (empty input); head {}",
                     appended.last
-                )?;
+                )
             } else {
                 writeln!(
                     out,
@@ -342,8 +423,21 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     appended.recorded_at,
                     appended.last,
                     appended.head_hash
-                )?;
-            }
+                )
+            };
+            // The events are committed: a report that cannot be written is exit 3, never 1
+            // (which means nothing was appended), and the new head goes to stderr.
+            report
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::DoneButUnreported {
+                    done: if appended.count() == 0 {
+                        "appended nothing".to_string()
+                    } else {
+                        format!("appended seq {}..{}", appended.first, appended.last)
+                    },
+                    head: format!("{}:{}", appended.last, appended.head_hash),
+                    source,
+                })?;
         }
         Command::State {
             as_of,
@@ -395,18 +489,24 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             if format.get() == OutputFormat::Json {
+                // A product: cut short, it is reported as truncated.
                 let q = Question::Log { after, known_at: k };
-                return answer_json(&l, &q, out);
+                return match answer::write(&l, &q, out) {
+                    Err(AnswerError::Output(e)) => Err(CliError::Truncated(e)),
+                    r => r.map_err(CliError::from),
+                }
+                .and_then(|()| out.flush().map_err(CliError::Truncated));
             }
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             let overrides = l.overrides(max)?;
             match format.get() {
                 OutputFormat::Csv => {
                     let mut csv = render::LogCsv::new(&mut *out);
-                    csv.header()?;
+                    csv.header().map_err(CliError::Truncated)?;
                     l.for_each_event(after, max, |e| csv.row(&e, &overrides).map_err(to_store))
-                        .map_err(output_error)?;
-                    csv.finish()?;
+                        .map_err(product_error)?;
+                    csv.finish().map_err(CliError::Truncated)?;
+                    out.flush().map_err(CliError::Truncated)?;
                 }
                 _ => l
                     .for_each_event(after, max, |e| {
@@ -461,9 +561,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     let (a, b) = s.split_once(':').ok_or_else(|| {
                         CliError::Usage("--since-head takes SEQ:HASH (as printed by `head`)".into())
                     })?;
-                    let seq = a.parse::<u64>().map_err(|_| {
-                        CliError::Usage(format!("--since-head: `{a}` is not a seq"))
-                    })?;
+                    let seq = a
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|s| *s <= i64::MAX as u64)
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("--since-head: `{a}` is not a seq"))
+                        })?;
                     if b.len() != 64 || !b.bytes().all(|c| c.is_ascii_hexdigit()) {
                         return Err(CliError::Usage(
                             "--since-head: the hash is 64 hex digits".into(),
@@ -550,10 +654,34 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
-            l.for_each_event(0, max, |e| {
+            l.for_each_event(0, max, |mut e| {
+                // Each retraction and correction names its target by seq and by the SHA-256 of
+                // its canonical JSON, so appended anywhere but to an empty ledger it is refused
+                // instead of acting on whatever that ledger holds at the same seq.
+                if let Kind::Retraction {
+                    retracts: t,
+                    target_sha256,
+                    ..
+                }
+                | Kind::Correction {
+                    corrects: t,
+                    target_sha256,
+                    ..
+                } = &mut e.event.kind
+                {
+                    if target_sha256.is_none() {
+                        if let Some(target) = l.event(*t)? {
+                            *target_sha256 = Some(iofs_ledger::chain::body_sha256(
+                                &target.event.canonical_json(),
+                            ));
+                        }
+                    }
+                }
                 writeln!(out, "{}", e.event.canonical_json()).map_err(to_store)
             })
-            .map_err(output_error)?;
+            .map_err(product_error)?;
+            // The export is the product: an export cut short is an error, not a success.
+            out.flush().map_err(CliError::Truncated)?;
         }
         Command::Diff {
             from,
@@ -697,30 +825,6 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
     Ok(())
 }
 
-/// What `append` did: appended, or (`--dry-run`) found what it would change.
-enum Outcome {
-    Appended(iofs_ledger::store::Appended),
-    DryRun(iofs_ledger::effect::Effect),
-}
-
-/// Appends, or with `dry_run` appends and rolls back ([`iofs_ledger::effect::dry_run`]).
-fn apply<I>(
-    l: &mut Ledger,
-    items: I,
-    opts: AppendOptions,
-    dry_run: bool,
-) -> Result<Outcome, StoreError>
-where
-    I: IntoIterator,
-    I::Item: iofs_ledger::event::IntoPrepared,
-{
-    if dry_run {
-        iofs_ledger::effect::dry_run(l, items, opts).map(Outcome::DryRun)
-    } else {
-        l.append(items, opts).map(Outcome::Appended)
-    }
-}
-
 /// An error writing the answer, carried through a store callback (see [`from_stdout`]).
 fn to_stdout(source: std::io::Error) -> StoreError {
     StoreError::Io {
@@ -737,65 +841,4 @@ fn from_stdout(e: StoreError) -> CliError {
         }
         e => e.into(),
     }
-}
-
-/// Streams an input into one append: JSON Lines line by line (memory stays flat), or a JSON
-/// array as a whole.
-fn append_from(
-    l: &mut Ledger,
-    reader: Box<dyn Read + Send>,
-    name: &str,
-    expect_head: Option<u64>,
-    dry_run: bool,
-) -> Result<Outcome, CliError> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let peek = loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(|e| CliError::Input(name.into(), e))?;
-        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            Some(i) => break Some(buf[i]),
-            None if buf.is_empty() => break None,
-            None => {
-                let n = buf.len();
-                reader.consume(n);
-            }
-        }
-    };
-    let opts = AppendOptions {
-        expect_head,
-        now: replica::clock()?,
-    };
-    if peek == Some(b'[') {
-        let mut text = String::new();
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::InvalidData => {
-                    CliError::Store(StoreError::Refused(vec![iofs_ledger::store::Refusal {
-                        location: None,
-                        seq: None,
-                        rule: None,
-                        field: None,
-                        message: format!("{name} is not valid UTF-8"),
-                    }]))
-                }
-                _ => CliError::Input(name.into(), e),
-            })?;
-        return match parse_batch(&text) {
-            Ok(events) => Ok(apply(l, events.into_iter().map(Ok), opts, dry_run)?),
-            Err(errors) => Ok(apply(
-                l,
-                errors.into_iter().map(Err::<Prepared, _>),
-                opts,
-                dry_run,
-            )?),
-        };
-    }
-    // Lines are parsed on a second thread while this one validates and writes.
-    let (result, failed) = with_parsed_lines(reader, |events| apply(l, events, opts, dry_run));
-    if let Some(e) = failed {
-        return Err(CliError::Input(name.into(), e));
-    }
-    Ok(result?)
 }

@@ -648,11 +648,18 @@ pub(super) fn record(
     let mut l = Ledger::open(&db, Access::ReadWrite)?;
     l.set_busy_timeout(lock_timeout)?;
     let a = l.append(item, opts).map_err(name_flags)?;
+    // Recorded: a report that cannot be written is exit 3 (see `CliError::DoneButUnreported`).
     writeln!(
         out,
         "recorded seq {} ({}) recorded_at {}; head {}:{}",
         a.last, spec.name, a.recorded_at, a.last, a.head_hash
-    )?;
+    )
+    .and_then(|()| out.flush())
+    .map_err(|source| CliError::DoneButUnreported {
+        done: format!("recorded seq {}", a.last),
+        head: format!("{}:{}", a.last, a.head_hash),
+        source,
+    })?;
     Ok(())
 }
 

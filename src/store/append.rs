@@ -126,10 +126,17 @@ impl Ledger {
                     seq: None,
                     rule: Some(Rule::ExpectedHead),
                     field: None,
-                    message: format!(
-                        "the log's last seq is {}, not {expected}: someone appended since you read it; read again (`iofs-ledger log --after {expected}`) and decide anew",
-                        head.seq
-                    ),
+                    message: if expected < head.seq {
+                        format!(
+                            "the log's last seq is {}, not {expected}: someone appended since you read it; read again (`iofs-ledger log --after {expected}`) and decide anew",
+                            head.seq
+                        )
+                    } else {
+                        format!(
+                            "the log's last seq is {}, not {expected}: the log has never reached seq {expected}; check the number (`iofs-ledger head` prints the last seq)",
+                            head.seq
+                        )
+                    },
                 }]));
             }
         }
@@ -299,7 +306,12 @@ where
                     } else {
                         "corrects"
                     };
-                    match check_target(tx, *target, seq)? {
+                    let sha = match &ev.kind {
+                        Kind::Retraction { target_sha256, .. }
+                        | Kind::Correction { target_sha256, .. } => target_sha256.as_deref(),
+                        _ => None,
+                    };
+                    match check_target(tx, *target, seq, sha)? {
                         Err(why) => {
                             refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
                             continue;
@@ -388,10 +400,21 @@ where
                 seq: bad,
                 violation,
             }) => {
-                let location = bad
-                    .checked_sub(head_seq + 1)
-                    .and_then(|i| locations.get(i as usize).copied());
-                let message = if location.is_some() {
+                let line_of = |s: u64| {
+                    s.checked_sub(head_seq + 1)
+                        .and_then(|i| locations.get(i as usize).copied())
+                };
+                // An event already recorded broke the rule because of one in this batch
+                // (the rule names it): the refusal points at that line.
+                let (at, location) = match (
+                    line_of(bad),
+                    violation.blame.and_then(|b| line_of(b).map(|l| (b, l))),
+                ) {
+                    (Some(l), _) => (bad, Some(l)),
+                    (None, Some((b, l))) => (b, Some(l)),
+                    (None, None) => (bad, None),
+                };
+                let message = if at == bad && location.is_some() {
                     violation.detail
                 } else {
                     format!(
@@ -401,7 +424,7 @@ where
                 };
                 return Err(StoreError::Refused(vec![Refusal {
                     location,
-                    seq: Some(bad),
+                    seq: Some(at),
                     rule: Some(violation.rule),
                     field: Some(violation.field.to_string()),
                     message,
@@ -624,6 +647,7 @@ fn check_target(
     tx: &Connection,
     target: u64,
     seq: u64,
+    target_sha256: Option<&str>,
 ) -> Result<Result<Event, String>, StoreError> {
     if target >= seq {
         return Ok(Err(format!(
@@ -641,6 +665,14 @@ fn check_target(
     let Some(body) = body else {
         return Ok(Err(format!("seq {target} does not exist")));
     };
+    if let Some(want) = target_sha256 {
+        let found = crate::chain::body_sha256(&body);
+        if found != want {
+            return Ok(Err(format!(
+                "seq {target} is not the event this was written for (its canonical JSON has SHA-256 {found}, not target_sha256 {want}): appended to a ledger other than the one it was exported from, it would act on another event; append an export only to an empty ledger (`init --empty`)"
+            )));
+        }
+    }
     let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq: target, why })?;
     if ev.kind.is_record_event() {
         return Ok(Err(format!(

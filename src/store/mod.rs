@@ -38,12 +38,15 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use append::{
-    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, RECORDED_AT_FORMAT,
+    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, MAX_REFUSALS,
+    RECORDED_AT_FORMAT,
 };
 pub use dry_run::Phase;
 pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 pub use replica::{ImportItem, Imported};
+#[doc(hidden)]
+pub use snapshots::set_snapshot_threshold_for_tests;
 
 use crate::event::Location;
 use crate::projection::Rule;
@@ -57,12 +60,29 @@ pub enum StoreError {
     /// `init` on an existing path.
     #[error("{0} already exists: init never overwrites a file (choose another --db path or remove it yourself)")]
     AlreadyExists(PathBuf),
+    /// `init` beside a journal file that is not the new ledger's own.
+    #[error("{journal} lies beside {path}, left by a ledger that was there before (or by a process still using one): a new ledger created there would be read through it and be corrupt; nothing was created. If no process uses it, move it away (with any other {name}-wal/-shm/-journal file) and run init again", journal = journal.display(), path = path.display(), name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())]
+    LeftoverJournal {
+        /// The ledger path.
+        path: PathBuf,
+        /// The journal file found beside it.
+        journal: PathBuf,
+    },
     /// The file is not an iofs-ledger database.
     #[error("{path} is not an iofs-ledger database ({why}); it was left untouched")]
     NotALedger {
         /// The file.
         path: PathBuf,
         /// What it is instead.
+        why: String,
+    },
+    /// The file could not be opened or read, for a reason that is not its content (permissions,
+    /// a read-only directory, an I/O error).
+    #[error("cannot open {path}: {why}", path = path.display())]
+    CannotOpen {
+        /// The file.
+        path: PathBuf,
+        /// The real cause.
         why: String,
     },
     /// The file was written by a newer version.
@@ -215,6 +235,11 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
             {
                 StoreError::Busy
             }
+            // Without the statement's text: a migration's SQL would fill the screen.
+            rusqlite::Error::SqlInputError { error, msg, .. } => StoreError::Sqlite {
+                context,
+                source: rusqlite::Error::SqliteFailure(error, Some(msg)),
+            },
             source => StoreError::Sqlite { context, source },
         })
     }
@@ -339,6 +364,65 @@ fn remove_stale_builds(path: &Path, name: &str, cleanup: &dyn Fn(&Path)) {
     }
 }
 
+/// Opens `path` read-only as an immutable file (SQLite takes no locks and needs no `-shm`), for
+/// a reader who cannot write beside it. Refused, naming the cause, when a `-wal` beside it holds
+/// changes not yet in the file: they would be missed.
+fn open_immutable(path: &Path) -> Result<Connection, StoreError> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    if fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(StoreError::CannotOpen {
+            path: path.to_path_buf(),
+            why: format!(
+                "it cannot be opened for writing (read-only file or directory), and {} holds changes not yet in the file that cannot be read without writing an index beside it; ask for write access to its directory, or have a writer run `iofs-ledger rebuild` or an append there first",
+                wal.display()
+            ),
+        });
+    }
+    let abs = fs::canonicalize(path).map_err(io(path))?;
+    let mut uri = String::from("file:");
+    for b in abs.as_os_str().as_encoded_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(*b as char)
+            }
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::CannotOpen {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })
+}
+
+/// Refuses to create a ledger at `path` while a `-wal`, `-shm` or `-journal` file lies beside
+/// it: left by a ledger that was there before (moved or deleted while a process had it open),
+/// it would be taken for the new file's own journal, and SQLite would apply its pages to the
+/// new file. Whether such a file is stale cannot be proved from here (a process may still have
+/// the old file open), so it is never removed, only named.
+fn refuse_leftover_journals(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if fs::symlink_metadata(&p).is_ok() {
+            return Err(StoreError::LeftoverJournal {
+                path: path.to_path_buf(),
+                journal: p,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
@@ -347,25 +431,58 @@ impl Ledger {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite | Access::Inspect => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(path, flags).map_err(|e| StoreError::NotALedger {
-                path: path.to_path_buf(),
-                why: format!("SQLite cannot open it for {access:?}: {e}"),
-            })?;
-        let not = |why: String| StoreError::NotALedger {
+        let cannot = |e: rusqlite::Error| {
+            StoreError::CannotOpen {
             path: path.to_path_buf(),
-            why,
+            why: match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => format!(
+                    "{e}: the file or its directory is read-only for this user (a writer needs to write both; read commands do not)"
+                ),
+                _ => e.to_string(),
+            },
+        }
         };
-        let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| not(format!("unreadable: {e}")))?;
+        let read_version = |conn: &Connection| -> Result<i64, StoreError> {
+            let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::NotADatabase)
+                    | Some(rusqlite::ErrorCode::DatabaseCorrupt) => StoreError::NotALedger {
+                        path: path.to_path_buf(),
+                        why: format!("unreadable: {e}"),
+                    },
+                    _ => cannot(e),
+                })
+        };
+        let mut conn = Connection::open_with_flags(path, flags).map_err(cannot)?;
+        let version = match read_version(&conn) {
+            Ok(v) => v,
+            // A reader without write access to the file's directory (or to the file): SQLite
+            // cannot create the `-shm` index a WAL file needs. With no committed changes waiting
+            // in a `-wal`, the file alone is the whole ledger: read it as immutable.
+            Err(StoreError::CannotOpen { .. }) if access == Access::ReadOnly => {
+                drop(conn);
+                conn = open_immutable(path)?;
+                read_version(&conn)?
+            }
+            Err(e) => return Err(e),
+        };
+        if access == Access::ReadWrite
+            && conn.is_readonly(rusqlite::MAIN_DB).ctx("checking access")?
+        {
+            // SQLite quietly opens a file it cannot write read-only: say so before any write.
+            return Err(StoreError::CannotOpen {
+                path: path.to_path_buf(),
+                why: "it is read-only for this user (a writer needs to write the file and its directory; read commands do not)".into(),
+            });
+        }
         if version == 0 {
             // application_id alone is four bytes anyone may set: a file is ours only when its
             // schema version says so too. Never migrate or append to it.
-            return Err(not(
-                "it carries iofs-ledger's application_id but schema version 0: no iofs-ledger schema was ever applied to it".into(),
-            ));
+            return Err(StoreError::NotALedger {
+                path: path.to_path_buf(),
+                why: "it carries iofs-ledger's application_id but schema version 0: no iofs-ledger schema was ever applied to it".into(),
+            });
         }
         if version > schema::SCHEMA_VERSION {
             // Leave it exactly as found: not even a checkpoint of its WAL when this closes.
@@ -442,10 +559,35 @@ impl Ledger {
                 let _ = fs::remove_file(PathBuf::from(p));
             }
         };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        match fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(StoreError::Io {
+                    path: dir,
+                    source: std::io::Error::other(
+                        "not a directory: the ledger's directory must be one",
+                    ),
+                })
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: dir,
+                    source: std::io::Error::new(
+                        e.kind(),
+                        format!("the ledger's directory cannot be used ({e}); create it first"),
+                    ),
+                })
+            }
+        }
         remove_stale_builds(path, &name, &cleanup);
         if fs::symlink_metadata(path).is_ok() {
             return Err(StoreError::AlreadyExists(path.to_path_buf()));
         }
+        refuse_leftover_journals(path)?;
         cleanup(&tmp);
         let result = (|| {
             let conn = Connection::open(&tmp).map_err(|e| StoreError::Sqlite {
@@ -470,6 +612,9 @@ impl Ledger {
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .ctx("checkpointing the new ledger")?;
             drop(l);
+            // Checked again just before the new file appears: SQLite would read a journal left
+            // beside the path as the new file's own and corrupt it.
+            refuse_leftover_journals(path)?;
             match fs::hard_link(&tmp, path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -586,12 +731,23 @@ mod tests {
         l.conn
             .execute("INSERT INTO events VALUES (1, 't', '{}', 'h')", [])
             .unwrap();
-        assert!(l.conn.execute("UPDATE events SET body = 'x'", []).is_err());
-        assert!(l.conn.execute("DELETE FROM events", []).is_err());
-        assert!(l
-            .conn
-            .execute("INSERT INTO events VALUES (3, 't', '{}', 'h')", [])
-            .is_err());
+        // Each refusal is the trigger's own, not just any SQLite error.
+        let refused = |sql: &str, message: &str| {
+            let e = l.conn.execute(sql, []).unwrap_err().to_string();
+            assert!(e.contains(message), "`{sql}`: {e}");
+        };
+        refused(
+            "UPDATE events SET body = 'x'",
+            "events are append-only; append a correction instead",
+        );
+        refused(
+            "DELETE FROM events",
+            "events are append-only; append a retraction instead",
+        );
+        refused(
+            "INSERT INTO events VALUES (3, 't', '{}', 'h')",
+            "events are appended in seq order, without gaps",
+        );
         assert!(l
             .conn
             .execute("INSERT INTO events VALUES (2, 't', '{}', 'h')", [])

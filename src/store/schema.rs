@@ -159,6 +159,12 @@ FROM timeline t
 WHERE key = 'count:members'
   AND ord = (SELECT MAX(ord) FROM timeline u WHERE u.key = t.key AND u.day = t.day);
 "#,
+    // 4: the read models gain `milestone:first_signature` (the rules that no signature
+    // precedes the Statute's adoption or the organisation's establishment consult it). No table
+    // changes; the migration rebuilds the read models.
+    r#"
+SELECT 1;
+"#,
 ];
 
 /// The fewest `timeline` rows between two state snapshots (see `store::snapshots`). Part of the
