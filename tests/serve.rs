@@ -459,6 +459,10 @@ fn an_if_match_conflict_gets_412_and_appends_nothing() {
         .unwrap()
         .contains("nothing was appended"));
     assert_eq!(cli_ok(&t.db, &["head"]).split(':').next(), Some("2"));
+    // An empty body is refused, as `append` refuses an empty input.
+    let r = s.post("\n", &[("Authorization", &auth)]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.json()["error"].as_str().unwrap().contains("no events"));
 }
 
 /// An answer's ETag is fixed by the head and the question: asked again with

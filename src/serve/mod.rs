@@ -710,6 +710,13 @@ fn append_body(
         now: None,
     };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    // As `append` without --allow-empty: an empty input is almost always a mistake upstream.
+    if first.is_none() {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the request body holds no events: nothing was appended",
+        ));
+    }
     if first == Some(&b'[') {
         let text = std::str::from_utf8(body).map_err(|_| {
             Failure::new(
