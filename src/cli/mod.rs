@@ -638,15 +638,23 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let n = l.rebuild();
             progress.finish();
             let n = n?;
-            if format.json() {
-                let head = l.head()?;
+            let head = l.head()?;
+            // The read models are rebuilt: a report that cannot be written is exit 3, never 1.
+            let report = if format.json() {
                 let mut r = Receipt::of_log(&head, n);
                 // A rebuild records nothing.
                 r.recorded_at = None;
-                render::json(out, &r)?;
+                render::json(out, &r)
             } else {
-                writeln!(out, "rebuilt the read models from {n} events")?;
-            }
+                writeln!(out, "rebuilt the read models from {n} events")
+            };
+            report
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::DoneButUnreported {
+                    done: format!("rebuilt the read models from {n} events"),
+                    head: format!("{}:{}", head.seq, head.hash),
+                    source,
+                })?;
         }
         Command::Export { known_at: k } => {
             let k = known_at(&k)?;
@@ -780,7 +788,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Command::Parties { format } => render::parties(out, format.get())?,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "iofs-ledger", out);
+            // Written to memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "iofs-ledger", &mut script);
+            out.write_all(&script)?;
+            out.flush()?;
         }
         Command::Man => {
             clap_mangen::Man::new(Cli::command()).render(out)?;
