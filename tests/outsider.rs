@@ -1,5 +1,6 @@
 //! Findings of an outside attack on the replica commands and the completions, one test each,
 //! driving the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
