@@ -190,9 +190,38 @@ pub struct State {
 }
 
 fn count(f: Option<Fact>) -> u64 {
+    count_of(f.as_ref())
+}
+
+/// A counter's value (0 when it has no fact): what `state` and `timeline` both count.
+pub(crate) fn count_of(f: Option<&Fact>) -> u64 {
     match f {
-        Some(Fact::Count { value }) => value,
+        Some(Fact::Count { value }) => *value,
         _ => 0,
+    }
+}
+
+/// Whether a milestone was reached (it has a `since` fact).
+pub(crate) fn reached(f: Option<&Fact>) -> bool {
+    matches!(f, Some(Fact::Since { .. }))
+}
+
+/// An office's holder (`None`: vacant or never filled).
+pub(crate) fn holder_of(f: Option<&Fact>) -> Option<String> {
+    match f {
+        Some(Fact::Holder { person, .. }) => person.clone(),
+        _ => None,
+    }
+}
+
+/// A board's chair: the party code of its seat with the chair's role.
+pub(crate) fn chair_of(f: Option<&Fact>) -> Option<String> {
+    match f {
+        Some(Fact::Board { seats, .. }) => seats
+            .iter()
+            .find(|s| s.role == Role::Chair)
+            .and_then(|s| s.party.as_ref().map(|p| p.code().to_string())),
+        _ => None,
     }
 }
 
@@ -268,6 +297,10 @@ fn assemble(
         })
     };
     let in_force_since = since_of(Milestone::StatuteInForce)?;
+    debug_assert_eq!(
+        in_force_since.is_some(),
+        reached(src.get(&Key::Milestone(Milestone::StatuteInForce)))
+    );
     let director_general = match src.get(&Key::Office(Office::DirectorGeneral)).cloned() {
         Some(Fact::Holder {
             person,
@@ -305,10 +338,7 @@ fn assemble(
     };
     let executive_board = match src.get(&Key::Board(Organ::ExecutiveBoard)).cloned() {
         Some(Fact::Board { seats, since, seq }) => BoardState {
-            chair: seats
-                .iter()
-                .find(|s| s.role == Role::Chair)
-                .and_then(|s| s.party.as_ref().map(|p| p.code().to_string())),
+            chair: chair_of(src.get(&Key::Board(Organ::ExecutiveBoard))),
             members: seats.iter().map(seat_entry).collect(),
             since: Some(since.to_string()),
             seq: Some(seq),

@@ -189,6 +189,41 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A series over valid time: members, ratifications, observers, Statute, Director General,
+    /// Executive Board chair and uncertain events at each step from one day to another.
+    Timeline {
+        /// The first day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// The last day (YYYY-MM-DD); the last step is on or before it.
+        #[arg(long, value_name = "DATE")]
+        to: String,
+        /// The interval between steps: day, week, month or year.
+        #[arg(long, value_name = "INTERVAL", default_value = "month")]
+        every: String,
+        /// Answer as known at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a static report (HTML, no script, nothing from the network): status, chart,
+    /// officers, board, one page per party, meetings, audit.
+    Report {
+        /// The directory to write (created; must be empty or absent unless --force).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The report's day [default: today, UTC].
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// Report as known at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
+        /// Replace the contents of a non-empty DIR.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[cfg(test)]

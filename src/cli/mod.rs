@@ -2,6 +2,7 @@
 
 mod args;
 mod render;
+mod report;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,6 +42,9 @@ pub enum CliError {
     /// The built-in history does not load (a build defect).
     #[error("the built-in history does not load: {0}")]
     Builtin(String),
+    /// The report could not be written (exit 1); nothing was put in place.
+    #[error(transparent)]
+    Report(#[from] iofs_ledger::report::ReportError),
 }
 
 impl CliError {
@@ -497,6 +501,32 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             }
         }
         Command::Parties { json } => render::parties(out, json)?,
+        Command::Timeline {
+            from,
+            to,
+            every,
+            known_at: k,
+            json,
+        } => {
+            let (a, b) = (day(&from, "--from")?, day(&to, "--to")?);
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            report::timeline(out, &l, a, b, &every, k.as_deref(), json)?;
+        }
+        Command::Report {
+            out: dir,
+            as_of,
+            known_at: k,
+            force,
+        } => {
+            let d = match as_of.as_deref() {
+                Some(s) => day(s, "--as-of")?,
+                None => Day::from_naive(chrono::Utc::now().date_naive()),
+            };
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            report::report(out, &l, &dir, d, k.as_deref(), force)?;
+        }
     }
     Ok(())
 }

@@ -25,6 +25,7 @@
 mod append;
 mod read;
 pub mod schema;
+mod series;
 mod snapshots;
 
 use std::fs;
@@ -36,6 +37,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use append::{format_instant, parse_instant, AppendOptions, Appended, RECORDED_AT_FORMAT};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
+pub use series::SeriesInput;
 
 use crate::event::Location;
 use crate::projection::Rule;
