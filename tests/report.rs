@@ -28,7 +28,13 @@ fn ledger(dir: &Path) -> PathBuf {
     bin().arg("--db").arg(&db).arg("init").assert().success();
     let ev = dir.join("hostile.jsonl");
     std::fs::write(&ev, HOSTILE).unwrap();
-    bin().arg("--db").arg(&db).arg("append").arg(&ev).assert().success();
+    bin()
+        .arg("--db")
+        .arg(&db)
+        .arg("append")
+        .arg(&ev)
+        .assert()
+        .success();
     db
 }
 
@@ -84,7 +90,10 @@ fn report_writes_whole_refuses_a_non_empty_directory_and_escapes_every_event_tex
     report(&db, &out, "2020-01-01")
         .code(1)
         .stderr(predicates::str::contains("not empty"));
-    assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), index);
+    assert_eq!(
+        std::fs::read_to_string(out.join("index.html")).unwrap(),
+        index
+    );
     bin()
         .arg("--db")
         .arg(&db)
@@ -92,7 +101,10 @@ fn report_writes_whole_refuses_a_non_empty_directory_and_escapes_every_event_tex
         .arg(&out)
         .assert()
         .success();
-    assert!(!out.join("extra.txt").exists(), "--force replaces the contents");
+    assert!(
+        !out.join("extra.txt").exists(),
+        "--force replaces the contents"
+    );
     let index2 = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(index2.contains(r#"datetime="2020-01-01""#));
     // Nothing left beside it (temporary or old directories).
@@ -112,16 +124,28 @@ fn report_writes_whole_refuses_a_non_empty_directory_and_escapes_every_event_tex
         let p = e.unwrap().path();
         let html = std::fs::read_to_string(&p).unwrap();
         assert!(!html.contains("<script"), "{}", p.display());
-        assert!(!html.contains("<img") && !html.contains("<b id"), "{}", p.display());
+        assert!(
+            !html.contains("<img") && !html.contains("<b id"),
+            "{}",
+            p.display()
+        );
         pages += 1;
     }
     assert!(pages > 40, "one page per party and more: {pages}");
     let kaz = std::fs::read_to_string(out.join("party-KAZ.html")).unwrap();
-    assert!(kaz.contains("The Board met.&lt;script&gt;document.title="), "quote shown as text");
+    assert!(
+        kaz.contains("The Board met.&lt;script&gt;document.title="),
+        "quote shown as text"
+    );
 }
 
 fn chromium() -> Option<PathBuf> {
-    for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+    for name in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ] {
         for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
             let p = dir.join(name);
             if p.is_file() {
@@ -164,7 +188,11 @@ fn headless(chrome: &Path, profile: &Path, args: &[String], page: &Path) -> Stri
         std::thread::sleep(Duration::from_millis(100));
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "chromium failed on {}", page.display());
+    assert!(
+        out.status.success(),
+        "chromium failed on {}",
+        page.display()
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -184,29 +212,62 @@ fn the_report_in_chromium_shows_the_ledgers_numbers_and_runs_no_html_from_events
     let dir = tempfile::tempdir().unwrap();
     let db = ledger(dir.path());
     let profile = dir.path().join("profile");
-    for (i, as_of) in ["2014-06-30", "2018-12-31", "2023-06-30", "2025-12-31"].iter().enumerate() {
+    for (i, as_of) in ["2014-06-30", "2018-12-31", "2023-06-30", "2025-12-31"]
+        .iter()
+        .enumerate()
+    {
         let out = dir.path().join(format!("site-{i}"));
         report(&db, &out, as_of).success();
-        let dom = headless(&chrome, &profile, &["--dump-dom".into()], &out.join("index.html"));
+        let dom = headless(
+            &chrome,
+            &profile,
+            &["--dump-dom".into()],
+            &out.join("index.html"),
+        );
         let s = state(&db, as_of);
-        assert_eq!(text_of(&dom, "members-count"), s["members"]["count"].to_string(), "{as_of}");
-        assert_eq!(text_of(&dom, "ratifications-count"), s["ratifications"]["count"].to_string(), "{as_of}");
-        assert_eq!(text_of(&dom, "observers-count"), s["observers"]["count"].to_string(), "{as_of}");
-        assert_eq!(text_of(&dom, "signatures-count"), s["statute"]["signatures"].to_string(), "{as_of}");
+        assert_eq!(
+            text_of(&dom, "members-count"),
+            s["members"]["count"].to_string(),
+            "{as_of}"
+        );
+        assert_eq!(
+            text_of(&dom, "ratifications-count"),
+            s["ratifications"]["count"].to_string(),
+            "{as_of}"
+        );
+        assert_eq!(
+            text_of(&dom, "observers-count"),
+            s["observers"]["count"].to_string(),
+            "{as_of}"
+        );
+        assert_eq!(
+            text_of(&dom, "signatures-count"),
+            s["statute"]["signatures"].to_string(),
+            "{as_of}"
+        );
         assert_eq!(
             text_of(&dom, "uncertain-count"),
             s["uncertain"].as_array().unwrap().len().to_string(),
             "{as_of}"
         );
         let in_force = s["statute"]["in_force"].as_bool().unwrap();
-        assert!(dom.contains(&format!("data-in-force=\"{in_force}\"")), "{as_of}");
+        assert!(
+            dom.contains(&format!("data-in-force=\"{in_force}\"")),
+            "{as_of}"
+        );
         assert_eq!(text_of(&dom, "as-of"), *as_of);
         for m in s["members"]["parties"].as_array().unwrap() {
             let code = m["code"].as_str().unwrap();
-            assert!(dom.contains(&format!("data-party=\"{code}\"")), "{code} in the status table at {as_of}");
+            assert!(
+                dom.contains(&format!("data-party=\"{code}\"")),
+                "{code} in the status table at {as_of}"
+            );
         }
         // The chart: an SVG image with a title, two step lines, and its figures as a table.
-        assert!(dom.contains(r#"<svg xmlns="http://www.w3.org/2000/svg""#) && dom.contains(r#"role="img""#));
+        assert!(
+            dom.contains(r#"<svg xmlns="http://www.w3.org/2000/svg""#)
+                && dom.contains(r#"role="img""#)
+        );
         assert!(text_of(&dom, "membership-chart-title").starts_with("Members and ratifications"));
         assert_eq!(dom.matches("<path d=\"M").count(), 2, "{as_of}");
         assert!(dom.contains("id=\"chart-data\""));
@@ -216,20 +277,45 @@ fn the_report_in_chromium_shows_the_ledgers_numbers_and_runs_no_html_from_events
             headless(
                 &chrome,
                 &profile,
-                &[format!("--screenshot={}", shot.display()), "--window-size=1280,2000".into()],
+                &[
+                    format!("--screenshot={}", shot.display()),
+                    "--window-size=1280,2000".into(),
+                ],
                 &out.join("index.html"),
             );
-            assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a screenshot was written");
-            for (page, title) in [("party-KAZ.html", "Kazakhstan (KAZ)"), ("meetings.html", "Meetings")] {
+            assert!(
+                std::fs::metadata(&shot).unwrap().len() > 10_000,
+                "a screenshot was written"
+            );
+            for (page, title) in [
+                ("party-KAZ.html", "Kazakhstan (KAZ)"),
+                ("meetings.html", "Meetings"),
+            ] {
                 let dom = headless(&chrome, &profile, &["--dump-dom".into()], &out.join(page));
                 assert!(
                     dom.contains(&format!("<title>{title} · IOFS ledger, {as_of}</title>")),
                     "{page}: the title is the page's own"
                 );
-                assert!(!dom.contains("pwned</title>") && !dom.contains("<p id=\"xss-ran\"") && !dom.contains("<hr id=\"xss-ran\""), "{page}: no script or handler ran");
-                assert!(!dom.contains("<script") && !dom.contains("<img") && !dom.contains("<b id=\"bold-place\""), "{page}: no markup from events");
-                assert!(dom.contains("The Board met.&lt;script&gt;"), "{page}: the quote shows as text");
-                assert!(dom.contains("&lt;img src=x onerror="), "{page}: the document name shows as text");
+                assert!(
+                    !dom.contains("pwned</title>")
+                        && !dom.contains("<p id=\"xss-ran\"")
+                        && !dom.contains("<hr id=\"xss-ran\""),
+                    "{page}: no script or handler ran"
+                );
+                assert!(
+                    !dom.contains("<script")
+                        && !dom.contains("<img")
+                        && !dom.contains("<b id=\"bold-place\""),
+                    "{page}: no markup from events"
+                );
+                assert!(
+                    dom.contains("The Board met.&lt;script&gt;"),
+                    "{page}: the quote shows as text"
+                );
+                assert!(
+                    dom.contains("&lt;img src=x onerror="),
+                    "{page}: the document name shows as text"
+                );
             }
         }
     }

@@ -71,10 +71,12 @@ fn precision_word(p: Precision) -> Option<(&'static str, &'static str)> {
 /// A date as written, with its precision marked when it is not a day.
 fn date(written: &str, precision: Precision, counted_from: &str) -> Markup {
     html! {
-        span.date { (written) }
-        @if let Some((word, why)) = precision_word(precision) {
-            " "
-            abbr.prec title={(why) "; counted from " (counted_from)} { (word) }
+        span.d {
+            span.date { (written) }
+            @if let Some((word, why)) = precision_word(precision) {
+                " "
+                abbr.prec title={(why) "; counted from " (counted_from)} { (word) }
+            }
         }
     }
 }
@@ -387,7 +389,7 @@ pub fn index(a: &Answers, ctx: &PageContext) -> Markup {
                         @for ((_, code), r) in &rows {
                             tr data-party=(code) {
                                 th scope="row" { (party_link(ctx, code, &r.name)) }
-                                td { code { (code) } }
+                                td { @if !code.starts_with("unidentified:") { code { (code) } } }
                                 td { @if let Some(d) = &r.signature { (d) } }
                                 td { @if let Some(d) = &r.ratification { (d) } }
                                 td { @if let Some(d) = &r.observer { (d) } }
