@@ -307,3 +307,60 @@ pub fn pages(a: &Answers) -> Vec<(String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::event::parse_batch;
+    use crate::store::AppendOptions;
+    use maud::html;
+
+    fn answers() -> Answers {
+        let mut l = Ledger::in_memory().unwrap();
+        let events = parse_batch(crate::history::BUILTIN_HISTORY).unwrap();
+        l.append(events.into_iter().map(Ok), AppendOptions::default())
+            .unwrap();
+        gather(&l, Day::parse("2024-06-30").unwrap(), None).unwrap()
+    }
+
+    /// A server can serve the same pages: links come from its context, its form is put on
+    /// every page, and the figures are those of the answers (the state's, not recounted).
+    #[test]
+    fn pages_take_their_links_and_form_from_the_context() {
+        let a = answers();
+        let ctx = PageContext {
+            link: Box::new(|p| match p {
+                Page::Index => "/".into(),
+                Page::Party(c) => format!("/parties/{c}"),
+                Page::Meetings => "/meetings".into(),
+                Page::Audit => "/audit".into(),
+            }),
+            form: Some(html! { form id="date-form" method="get" { input name="as_of"; } }),
+        };
+        for page in [
+            pages::index(&a, &ctx).into_string(),
+            pages::meetings(&a, &ctx).into_string(),
+            pages::audit(&a, &ctx).into_string(),
+            pages::party(&a, &a.parties[0], &ctx).into_string(),
+        ] {
+            assert!(page.contains(r#"<form id="date-form""#));
+            assert!(page.contains(r#"href="/meetings""#) && !page.contains("index.html"));
+        }
+        let index = pages::index(&a, &ctx).into_string();
+        assert!(index.contains(r#"href="/parties/KAZ""#));
+        assert!(index.contains(&format!(r#"id="members-count">{}<"#, a.state.members.count)));
+        let files = super::pages(&a);
+        assert!(files.iter().any(|(n, _)| n == "party-KAZ.html"));
+        assert!(files.iter().all(|(_, h)| !h.contains("<form")));
+    }
+
+    #[test]
+    fn party_files_are_safe_names() {
+        assert_eq!(party_file("KAZ"), "party-KAZ.html");
+        assert_eq!(
+            party_file("unidentified:signatory-30"),
+            "party-unidentified-signatory-30.html"
+        );
+    }
+}

@@ -329,8 +329,8 @@ pub fn index(a: &Answers, ctx: &PageContext) -> Markup {
             li { span.n id="observers-count" { (s.observers.count) } span.what { "observers" } }
             li {
                 @match &s.statute.since {
-                    Some(since) => { span.n id="in-force" data-in-force="true" { "In force" } span.what { "Statute in force since " (since) } }
-                    None => { span.n id="in-force" data-in-force="false" { "Not in force" } span.what { "the Statute" } }
+                    Some(since) => { span.n.word id="in-force" data-in-force="true" { "In force" } span.what { "Statute in force since " (since) } }
+                    None => { span.n.word id="in-force" data-in-force="false" { "Not in force" } span.what { "the Statute" } }
                 }
             }
             li { span.n id="signatures-count" { (s.statute.signatures) } span.what { "signatures ever made" } }
