@@ -87,8 +87,7 @@ pub fn report(
     force: bool,
 ) -> Result<(), CliError> {
     let answers = report::gather(l, as_of, known_at)?;
-    let pages = report::pages(&answers);
-    let w = report::write_site(dir, &pages, force)?;
+    let w = report::write_site(dir, report::site(l, &answers), force)?;
     writeln!(
         out,
         "wrote {} files ({} bytes) to {}, as of {}, from head {}; open {}",

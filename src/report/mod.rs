@@ -5,7 +5,7 @@
 //!   CLI calls ([`query::state`], [`timeline::timeline`], [`query::officers`],
 //!   [`audit::report`], the party histories and meetings), into [`Answers`]. Nothing on a page
 //!   is counted or dated anywhere else.
-//! * [`pages`] renders them: pure functions from answers to HTML (maud templates, which escape
+//! * [`pages`] renders them (and [`site`] walks every page of the static report): pure functions from answers to HTML (maud templates, which escape
 //!   every text by default), with a [`PageContext`] saying how pages link to each other and an
 //!   optional form to put at the top of each page (a live server's date form).
 //! * [`write_site`] writes the pages into a directory atomically: into a temporary directory
@@ -85,8 +85,11 @@ pub struct Answers {
     pub assemblies: Vec<StoredEvent>,
     /// `officers` (Director General).
     pub officers: Vec<Tenure>,
-    /// `history PARTY` for every party the ledger names.
-    pub parties: Vec<PartyHistory>,
+    /// Every party the record names (as known at the instant), in code order; each one's
+    /// page reads its history when it is rendered ([`party_history`]), one at a time.
+    pub parties: Vec<Party>,
+    /// The last seq the report covers (`None`: the whole log).
+    pub max_seq: Option<u64>,
     /// Meetings up to the report's day (`meetings --to`).
     pub meetings: Vec<StoredEvent>,
     /// `audit`.
@@ -140,13 +143,11 @@ pub fn gather(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<Ans
     let overrides = ledger.overrides(max_seq)?;
     let mut parties = Vec::new();
     for p in ledger.parties()? {
-        let events: Vec<StoredEvent> = ledger
-            .party_events(&p)?
-            .into_iter()
-            .filter(|e| max_seq.is_none_or(|m| e.seq <= m))
-            .collect();
-        if !events.is_empty() {
-            parties.push(PartyHistory { party: p, events });
+        if ledger
+            .party_first_seq(&p)?
+            .is_some_and(|first| max_seq.is_none_or(|m| first <= m))
+        {
+            parties.push(p);
         }
     }
     let audit = audit::report(ledger, known_at)?;
@@ -159,6 +160,7 @@ pub fn gather(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<Ans
         assemblies,
         officers,
         parties,
+        max_seq,
         meetings,
         audit,
         overrides,
@@ -205,7 +207,7 @@ pub struct Written {
 /// temporary directory is removed and `dir` is left as it was.
 pub fn write_site(
     dir: &Path,
-    files: &[(String, String)],
+    files: impl IntoIterator<Item = Result<(String, String), ReportError>>,
     force: bool,
 ) -> Result<Written, ReportError> {
     let existing = match fs::metadata(dir) {
@@ -232,8 +234,10 @@ pub fn write_site(
         .prefix(&format!(".{name}.tmp-"))
         .tempdir_in(&parent)
         .map_err(write_err(&parent))?;
-    let mut bytes = 0u64;
-    for (file, text) in files {
+    let (mut bytes, mut count) = (0u64, 0usize);
+    for file in files {
+        let (file, text) = file?;
+        count += 1;
         let path = tmp.path().join(file);
         let mut f = fs::File::create(&path).map_err(write_err(&path))?;
         f.write_all(text.as_bytes()).map_err(write_err(&path))?;
@@ -276,16 +280,37 @@ pub fn write_site(
     }
     Ok(Written {
         dir: dir.to_path_buf(),
-        files: files.len(),
+        files: count,
         bytes,
     })
 }
 
-/// Renders every page of the static report: `index.html`, `meetings.html`, `audit.html` and
-/// one `party-CODE.html` per party.
-pub fn pages(a: &Answers) -> Vec<(String, String)> {
+/// `history PARTY` as known at the report's instant: the party's events up to `a.max_seq`.
+pub fn party_history(
+    ledger: &Ledger,
+    a: &Answers,
+    party: &Party,
+) -> Result<PartyHistory, ReportError> {
+    let events = ledger
+        .party_events(party)?
+        .into_iter()
+        .filter(|e| a.max_seq.is_none_or(|m| e.seq <= m))
+        .collect();
+    Ok(PartyHistory {
+        party: party.clone(),
+        events,
+    })
+}
+
+/// Every page of the static report, rendered one at a time as the iterator is consumed (so
+/// only one party's history is in memory at once): `index.html`, `meetings.html`,
+/// `audit.html`, then one `party-CODE.html` per party.
+pub fn site<'a>(
+    ledger: &'a Ledger,
+    a: &'a Answers,
+) -> impl Iterator<Item = Result<(String, String), ReportError>> + 'a {
     let ctx = PageContext::default();
-    let mut out = vec![
+    let fixed = [
         (
             "index.html".to_string(),
             pages::index(a, &ctx).into_string(),
@@ -299,13 +324,16 @@ pub fn pages(a: &Answers) -> Vec<(String, String)> {
             pages::audit(a, &ctx).into_string(),
         ),
     ];
-    for p in &a.parties {
-        out.push((
-            party_file(p.party.code()),
-            pages::party(a, p, &ctx).into_string(),
-        ));
-    }
-    out
+    fixed
+        .into_iter()
+        .map(Ok)
+        .chain(a.parties.iter().map(move |p| {
+            let h = party_history(ledger, a, p)?;
+            Ok((
+                party_file(p.code()),
+                pages::party(a, &h, &PageContext::default()).into_string(),
+            ))
+        }))
 }
 
 #[cfg(test)]
@@ -316,19 +344,20 @@ mod tests {
     use crate::store::AppendOptions;
     use maud::html;
 
-    fn answers() -> Answers {
+    fn answers() -> (Ledger, Answers) {
         let mut l = Ledger::in_memory().unwrap();
         let events = parse_batch(crate::history::BUILTIN_HISTORY).unwrap();
         l.append(events.into_iter().map(Ok), AppendOptions::default())
             .unwrap();
-        gather(&l, Day::parse("2024-06-30").unwrap(), None).unwrap()
+        let a = gather(&l, Day::parse("2024-06-30").unwrap(), None).unwrap();
+        (l, a)
     }
 
     /// A server can serve the same pages: links come from its context, its form is put on
     /// every page, and the figures are those of the answers (the state's, not recounted).
     #[test]
     fn pages_take_their_links_and_form_from_the_context() {
-        let a = answers();
+        let (l, a) = answers();
         let ctx = PageContext {
             link: Box::new(|p| match p {
                 Page::Index => "/".into(),
@@ -342,7 +371,7 @@ mod tests {
             pages::index(&a, &ctx).into_string(),
             pages::meetings(&a, &ctx).into_string(),
             pages::audit(&a, &ctx).into_string(),
-            pages::party(&a, &a.parties[0], &ctx).into_string(),
+            pages::party(&a, &party_history(&l, &a, &a.parties[0]).unwrap(), &ctx).into_string(),
         ] {
             assert!(page.contains(r#"<form id="date-form""#));
             assert!(page.contains(r#"href="/meetings""#) && !page.contains("index.html"));
@@ -350,7 +379,7 @@ mod tests {
         let index = pages::index(&a, &ctx).into_string();
         assert!(index.contains(r#"href="/parties/KAZ""#));
         assert!(index.contains(&format!(r#"id="members-count">{}<"#, a.state.members.count)));
-        let files = super::pages(&a);
+        let files: Vec<(String, String)> = site(&l, &a).map(Result::unwrap).collect();
         assert!(files.iter().any(|(n, _)| n == "party-KAZ.html"));
         assert!(files.iter().all(|(_, h)| !h.contains("<form")));
     }

@@ -481,13 +481,13 @@ pub fn index(a: &Answers, ctx: &PageContext) -> Markup {
                 }
             }
         }
-        @let others: Vec<&PartyHistory> = a.parties.iter().filter(|p| !rows.keys().any(|(_, c)| c == p.party.code())).collect();
+        @let others: Vec<&crate::party::Party> = a.parties.iter().filter(|p| !rows.keys().any(|(_, c)| c == p.code())).collect();
         @if !others.is_empty() {
             section aria-labelledby="h-others" {
                 h2 id="h-others" { "Other parties named in the record" }
                 ul {
                     @for p in others {
-                        li { (party_link(ctx, p.party.code(), &p.party.display_name())) " (" (p.events.len()) " events)" }
+                        li { (party_link(ctx, p.code(), &p.display_name())) }
                     }
                 }
             }

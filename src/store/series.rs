@@ -143,4 +143,15 @@ impl Ledger {
             .ctx("reading the timeline")?;
         Ok(d.map(|d| Day(d as i32)))
     }
+
+    /// The first seq naming `party` (`None`: none does).
+    pub fn party_first_seq(&self, party: &crate::party::Party) -> Result<Option<u64>, StoreError> {
+        let s: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT min(seq) FROM party_events WHERE party = ?1")
+            .ctx("reading a party's events")?
+            .query_row([party.code()], |r| r.get(0))
+            .ctx("reading a party's events")?;
+        Ok(s.map(|s| s as u64))
+    }
 }
