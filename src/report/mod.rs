@@ -324,9 +324,21 @@ pub fn site<'a>(
             pages::audit(a, &ctx).into_string(),
         ),
     ];
+    // One page per year of meetings when there are too many for one page.
+    let years = if a.meetings.len() > pages::MEETINGS_ON_ONE_PAGE {
+        pages::meeting_years(a)
+    } else {
+        Vec::new()
+    };
     fixed
         .into_iter()
         .map(Ok)
+        .chain(years.into_iter().map(move |(y, _)| {
+            Ok((
+                static_link(Page::MeetingsYear(y)),
+                pages::meetings_in_year(a, y, &PageContext::default()).into_string(),
+            ))
+        }))
         .chain(a.parties.iter().map(move |p| {
             let h = party_history(ledger, a, p)?;
             Ok((
@@ -363,6 +375,7 @@ mod tests {
                 Page::Index => "/".into(),
                 Page::Party(c) => format!("/parties/{c}"),
                 Page::Meetings => "/meetings".into(),
+                Page::MeetingsYear(y) => format!("/meetings/{y}"),
                 Page::Audit => "/audit".into(),
             }),
             form: Some(html! { form id="date-form" method="get" { input name="as_of"; } }),
@@ -382,6 +395,36 @@ mod tests {
         let files: Vec<(String, String)> = site(&l, &a).map(Result::unwrap).collect();
         assert!(files.iter().any(|(n, _)| n == "party-KAZ.html"));
         assert!(files.iter().all(|(_, h)| !h.contains("<form")));
+    }
+
+    /// A synthetic history with thousands of meetings gets one meetings page per year, which
+    /// together list every meeting once; the chart then marks no General Assembly but says why.
+    #[test]
+    fn many_meetings_are_split_by_year_and_each_is_listed_once() {
+        let mut l = Ledger::in_memory().unwrap();
+        let input = crate::synth::events(8000, 3)
+            .enumerate()
+            .map(|(i, e)| Ok((crate::event::Location::Index(i), e)));
+        l.append(input, AppendOptions::default()).unwrap();
+        let a = gather(&l, Day::parse("2025-12-31").unwrap(), None).unwrap();
+        assert!(
+            a.meetings.len() > pages::MEETINGS_ON_ONE_PAGE,
+            "{}",
+            a.meetings.len()
+        );
+        let files: Vec<(String, String)> = site(&l, &a).map(Result::unwrap).collect();
+        let meetings = &files.iter().find(|f| f.0 == "meetings.html").unwrap().1;
+        assert!(meetings.contains(r#"id="meeting-years""#));
+        let listed: usize = files
+            .iter()
+            .filter(|f| f.0.starts_with("meetings-"))
+            .map(|f| f.1.matches(r#"<li id="seq-"#).count())
+            .sum();
+        assert_eq!(listed, a.meetings.len());
+        let index = &files.iter().find(|f| f.0 == "index.html").unwrap().1;
+        if a.assemblies.len() > 60 {
+            assert!(index.contains("too many to mark"));
+        }
     }
 
     #[test]

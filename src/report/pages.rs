@@ -18,6 +18,10 @@ use crate::store::{Overrides, StoredEvent};
 
 const STYLE: &str = include_str!("style.css");
 
+/// The most General Assemblies the chart marks; beyond it, none are marked (and the legend
+/// says so).
+const MOST_MARKERS: usize = 60;
+
 /// A page of the report, for links between pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page<'a> {
@@ -25,8 +29,10 @@ pub enum Page<'a> {
     Index,
     /// A party's page (its code).
     Party(&'a str),
-    /// Meetings.
+    /// Meetings (all of them, or when there are many, a list of years).
     Meetings,
+    /// The meetings of one year (when there are too many for one page).
+    MeetingsYear(i32),
     /// The audit.
     Audit,
 }
@@ -37,6 +43,7 @@ pub fn static_link(p: Page<'_>) -> String {
         Page::Index => "index.html".into(),
         Page::Party(code) => party_file(code),
         Page::Meetings => "meetings.html".into(),
+        Page::MeetingsYear(y) => format!("meetings-{y}.html"),
         Page::Audit => "audit.html".into(),
     }
 }
@@ -272,6 +279,10 @@ fn chart(a: &Answers) -> StepChart {
             strong: true,
         });
     }
+    if markers.len() > MOST_MARKERS {
+        // Too many to tell apart: the chart keeps only the entry into force; the caption says so.
+        markers.retain(|m| m.strong);
+    }
     markers.sort_by_key(|m| m.day);
     let from = rows
         .first()
@@ -344,7 +355,8 @@ pub fn index(a: &Answers, ctx: &PageContext) -> Markup {
                     ul.legend {
                         li { span.swatch style="background:#0b5f73" {} "Members" }
                         li { span.swatch style="background:repeating-linear-gradient(90deg,#b3541e 0 7px,transparent 7px 11px)" {} "Ratifications" }
-                        li { "┆ General Assembly" }
+                        @if a.assemblies.len() <= MOST_MARKERS { li { "┆ General Assembly" } }
+                        @else { li { (a.assemblies.len()) " General Assemblies: too many to mark" } }
                         li { "│ Statute in force" }
                     }
                     "Each line steps up on the day an event counts from (the last day of its date when only a month or year is known)."
@@ -721,13 +733,61 @@ pub fn party(a: &Answers, p: &PartyHistory, ctx: &PageContext) -> Markup {
 
 /// The meetings page.
 pub fn meetings(a: &Answers, ctx: &PageContext) -> Markup {
+    let years = meeting_years(a);
     let body = html! {
         section aria-labelledby="h-meetings" {
             h2 id="h-meetings" { (a.meetings.len()) " meetings up to " (a.as_of.text()) }
-            ol.events { @for e in &a.meetings { (event_item(e, &a.overrides, a.as_of)) } }
+            @if a.meetings.len() <= MEETINGS_ON_ONE_PAGE {
+                ol.events { @for e in &a.meetings { (event_item(e, &a.overrides, a.as_of)) } }
+            } @else {
+                p { "Too many for one page: one page per year." }
+                ul id="meeting-years" {
+                    @for (y, n) in &years {
+                        li { a href=((ctx.link)(Page::MeetingsYear(*y))) { (y) } " (" (n) ")" }
+                    }
+                }
+            }
         }
     };
     layout(a, ctx, "Meetings", body)
+}
+
+/// The most meetings listed on one page; beyond it, one page per year.
+pub const MEETINGS_ON_ONE_PAGE: usize = 1_000;
+
+fn meeting_year(e: &StoredEvent) -> i32 {
+    use chrono::Datelike;
+    e.event.effective_day().map_or(0, |d| d.to_naive().year())
+}
+
+/// The years meetings were held in (by the day each counts from), with how many, in order.
+pub fn meeting_years(a: &Answers) -> Vec<(i32, usize)> {
+    let mut out: Vec<(i32, usize)> = Vec::new();
+    for e in &a.meetings {
+        let y = meeting_year(e);
+        match out.last_mut() {
+            Some((last, n)) if *last == y => *n += 1,
+            _ => out.push((y, 1)),
+        }
+    }
+    out
+}
+
+/// The meetings of one year.
+pub fn meetings_in_year(a: &Answers, year: i32, ctx: &PageContext) -> Markup {
+    let list: Vec<&StoredEvent> = a
+        .meetings
+        .iter()
+        .filter(|e| meeting_year(e) == year)
+        .collect();
+    let body = html! {
+        section aria-labelledby="h-meetings" {
+            h2 id="h-meetings" { (list.len()) " meetings in " (year) }
+            p { a href=((ctx.link)(Page::Meetings)) { "All years" } }
+            ol.events { @for e in list { (event_item(e, &a.overrides, a.as_of)) } }
+        }
+    };
+    layout(a, ctx, &format!("Meetings in {year}"), body)
 }
 
 fn verdict(h: Option<bool>) -> Markup {
