@@ -273,6 +273,9 @@ pub struct Diff {
     pub statute_in_force: Option<(bool, bool)>,
     /// The Director General at each day, when it changed.
     pub director_general: Option<(Option<String>, Option<String>)>,
+    /// At each day, the last Director General whose term had ended with no source for a
+    /// holdover (then the holder above is null: not known, rather than vacant).
+    pub director_general_term_ended: (Option<String>, Option<String>),
     /// The Executive Board at each day, when it changed.
     pub executive_board: Option<(query::BoardState, query::BoardState)>,
 }
@@ -312,12 +315,24 @@ pub fn diff(
         observers_ended: not_in_p(&a.observers.parties, &b.observers.parties),
         statute_in_force: (a.statute.in_force != b.statute.in_force)
             .then_some((a.statute.in_force, b.statute.in_force)),
-        director_general: (a.director_general.seq != b.director_general.seq).then(|| {
-            (
-                a.director_general.holder.clone(),
-                b.director_general.holder.clone(),
-            )
-        }),
+        director_general: (a.director_general.seq != b.director_general.seq
+            || a.director_general.holder != b.director_general.holder)
+            .then(|| {
+                (
+                    a.director_general.holder.clone(),
+                    b.director_general.holder.clone(),
+                )
+            }),
+        director_general_term_ended: (
+            a.director_general
+                .term_ended
+                .as_ref()
+                .map(|t| t.person.clone()),
+            b.director_general
+                .term_ended
+                .as_ref()
+                .map(|t| t.person.clone()),
+        ),
         executive_board: (a.executive_board.seq != b.executive_board.seq)
             .then(|| (a.executive_board.clone(), b.executive_board.clone())),
     })
@@ -384,6 +399,18 @@ pub struct PlaceholderUse {
     pub seqs: Vec<u64>,
 }
 
+/// Something the record lacks that it implies: a ratifier with no recorded signature (a state
+/// ratifies what it signed, so its signature is missing from the record).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incompleteness {
+    /// The event that implies what is missing (the ratification's seq).
+    pub seq: u64,
+    /// The party.
+    pub party: String,
+    /// What is missing, in words.
+    pub finding: String,
+}
+
 /// A retraction or correction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Amendment {
@@ -434,6 +461,8 @@ pub struct Report {
     pub dates: Vec<DateIssue>,
     /// Placeholder parties.
     pub placeholders: Vec<PlaceholderUse>,
+    /// What the record implies but lacks (ratifiers without a recorded signature).
+    pub incomplete: Vec<Incompleteness>,
     /// Retractions and corrections.
     pub amendments: Vec<Amendment>,
     /// Entry into force, asserted against derived.
@@ -595,6 +624,7 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
         })
         .collect();
     let entry_into_force = entry_into_force(ledger, asserted, known_at)?;
+    let incomplete = incompleteness(ledger, known_at)?;
     Ok(Report {
         events,
         head: format!("{}:{}", head.seq, head.hash),
@@ -605,9 +635,51 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
             .into_iter()
             .map(|(party, seqs)| PlaceholderUse { party, seqs })
             .collect(),
+        incomplete,
         amendments,
         entry_into_force,
     })
+}
+
+/// Every ratifier that has no recorded signature (it is neither a member nor withdrawn once
+/// every event counts): its signature is missing from the record. An unidentified ratifier is
+/// listed too: its signature cannot be told apart from the others'.
+fn incompleteness(
+    ledger: &Ledger,
+    known_at: Option<&str>,
+) -> Result<Vec<Incompleteness>, StoreError> {
+    let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
+        seq: 0,
+        why: e.to_string(),
+    })?;
+    let s = query::state(ledger, far, known_at)?;
+    let signed: std::collections::BTreeSet<&str> = s
+        .members
+        .parties
+        .iter()
+        .map(|m| m.code.as_str())
+        .chain(s.withdrawn.iter().map(|w| w.code.as_str()))
+        .collect();
+    Ok(s.ratifications
+        .parties
+        .iter()
+        .filter(|r| !signed.contains(r.code.as_str()))
+        .map(|r| Incompleteness {
+            seq: r.seq,
+            party: r.code.clone(),
+            finding: if r.unidentified {
+                format!(
+                    "{} ratified (dated {}) but no signature of it is recorded: it is unidentified, so its signature cannot be told apart from the others'",
+                    r.name, r.since
+                )
+            } else {
+                format!(
+                    "{} ratified (dated {}) but no signature of it is recorded: a state ratifies what it signed, so its signature is missing from the record",
+                    r.name, r.since
+                )
+            },
+        })
+        .collect())
 }
 
 /// Ratifications needed for entry into force (Article 21(1), as the research note reports it).

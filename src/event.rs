@@ -16,6 +16,7 @@ use crate::party::Party;
 mod canonical;
 mod fast;
 pub mod lines;
+pub mod schema;
 
 /// Where a fact comes from: a document or a URL, and the sentence it rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,6 +28,7 @@
 pub mod audit;
 pub mod chain;
 pub mod date;
+pub mod effect;
 pub mod event;
 pub mod history;
 pub mod party;

@@ -26,12 +26,32 @@ pub struct MemberEntry {
     pub counted_from: String,
     /// How precisely the signature's date is known.
     pub precision: Precision,
-    /// Place in signature order.
+    /// Place in replay order (by the last day each signature may have happened, then by
+    /// record): the ledger's own order, **not** an ordinal any source states. Kept under this
+    /// name for compatibility; `replay_order` is the same number under a name that says so.
     pub ordinal: u64,
+    /// The same as `ordinal`: the place in replay order.
+    pub replay_order: u64,
+    /// The ordinals sources state for this party's signature (`signatory_ordinal` claims), with
+    /// their sources. Filled by [`members`]; [`state`] does not read claims and leaves it empty.
+    pub sourced_ordinals: Vec<SourcedOrdinal>,
     /// Whether it had ratified by the as-of day.
     pub ratified: bool,
     /// The signature's seq.
     pub seq: u64,
+}
+
+/// An ordinal a source states for a signatory ("Libya became the twentieth country to …").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourcedOrdinal {
+    /// The ordinal the source states.
+    pub value: u64,
+    /// The claim's seq.
+    pub seq: u64,
+    /// The cited document or URL.
+    pub source: String,
+    /// The quoted sentence.
+    pub quote: String,
 }
 
 /// A party with a date (ratifications, observers, withdrawals).
@@ -100,6 +120,19 @@ pub struct OfficeState {
     pub vacated: Option<Vacancy>,
     /// The event's seq.
     pub seq: Option<u64>,
+    /// When the last holder's term ended by the day and no later event names a successor or
+    /// a vacancy: who held it and when the term ended. `holder` is then null (no source says
+    /// who held the office after the term), and the holder is listed under `uncertain`.
+    pub term_ended: Option<TermEnded>,
+}
+
+/// An office whose holder's term ran out with no source for a holdover.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TermEnded {
+    /// The last holder appointed.
+    pub person: String,
+    /// The day the term ended (`term_years` after the day the appointment counts from).
+    pub ended: String,
 }
 
 /// Why an office is vacant.
@@ -145,6 +178,8 @@ pub struct Uncertain {
     pub kind: String,
     /// Its party, if any.
     pub party: Option<String>,
+    /// For an office whose term has ended: the last holder, not asserted after the term.
+    pub person: Option<String>,
     /// Its date, as written.
     pub date: String,
     /// The date's precision.
@@ -206,11 +241,22 @@ pub(crate) fn reached(f: Option<&Fact>) -> bool {
     matches!(f, Some(Fact::Since { .. }))
 }
 
-/// An office's holder (`None`: vacant or never filled).
-pub(crate) fn holder_of(f: Option<&Fact>) -> Option<String> {
+/// An office's holder at `as_of` (`None`: vacant, never filled, or the holder's term has run
+/// out with no later appointment or vacancy), and whether that term ran out: the rule `state`
+/// applies (see `assemble`), which then lists the appointment under `uncertain`.
+pub(crate) fn holder_at(f: Option<&Fact>, as_of: Day) -> (Option<String>, bool) {
     match f {
-        Some(Fact::Holder { person, .. }) => person.clone(),
-        _ => None,
+        Some(Fact::Holder {
+            person: Some(p),
+            since,
+            term_years,
+            ..
+        }) => match term_years.and_then(|y| add_years(since.effective_day().to_naive(), y)) {
+            Some(end) if as_of.to_naive() >= end => (None, true),
+            _ => (Some(p.clone()), false),
+        },
+        Some(Fact::Holder { person: None, .. }) | None => (None, false),
+        Some(_) => (None, false),
     }
 }
 
@@ -279,6 +325,8 @@ fn assemble(
                 counted_from: since.effective_day().text(),
                 precision: since.precision(),
                 ordinal,
+                replay_order: ordinal,
+                sourced_ordinals: Vec::new(),
                 ratified: is_ratified,
                 seq,
             }),
@@ -301,6 +349,7 @@ fn assemble(
         in_force_since.is_some(),
         reached(src.get(&Key::Milestone(Milestone::StatuteInForce)))
     );
+    let mut past_term = None;
     let director_general = match src.get(&Key::Office(Office::DirectorGeneral)).cloned() {
         Some(Fact::Holder {
             person,
@@ -310,21 +359,47 @@ fn assemble(
             vacated_reason,
             previous,
         }) => {
-            let term_ends = match (&person, term_years) {
-                (Some(_), Some(y)) => add_years(since.effective_day().to_naive(), y)
-                    .map(|d| d.format("%Y-%m-%d").to_string()),
+            let term_end = match (&person, term_years) {
+                (Some(_), Some(y)) => add_years(since.effective_day().to_naive(), y),
                 _ => None,
             };
+            let term_ends = term_end.map(|d| d.format("%Y-%m-%d").to_string());
+            // A term that has run out by the day, with no later appointment or vacancy: no
+            // source says who held the office since, so the holder is not asserted.
+            let term_ended = match (&person, &term_ends, term_end) {
+                (Some(p), Some(e), Some(end)) if as_of.to_naive() >= end => Some(TermEnded {
+                    person: p.clone(),
+                    ended: e.clone(),
+                }),
+                _ => None,
+            };
+            if let Some(t) = &term_ended {
+                past_term = Some(Uncertain {
+                    seq,
+                    kind: "officer_appointed".into(),
+                    party: None,
+                    person: Some(t.person.clone()),
+                    date: since.text(),
+                    precision: since.precision(),
+                    why: format!(
+                        "the {}-year term of {} as Director General ended on {}; no source says who held the office after it, so no holder is asserted",
+                        term_years.unwrap_or_default(),
+                        t.person,
+                        t.ended
+                    ),
+                });
+            }
             OfficeState {
                 vacated: person.is_none().then_some(Vacancy {
                     previous,
                     reason: vacated_reason,
                 }),
-                holder: person,
+                holder: if term_ended.is_some() { None } else { person },
                 since: Some(since.to_string()),
                 term_years,
                 term_ends,
                 seq: Some(seq),
+                term_ended,
             }
         }
         _ => OfficeState {
@@ -334,6 +409,7 @@ fn assemble(
             term_ends: None,
             vacated: None,
             seq: None,
+            term_ended: None,
         },
     };
     let executive_board = match src.get(&Key::Board(Organ::ExecutiveBoard)).cloned() {
@@ -381,6 +457,7 @@ fn assemble(
         uncertain: uncertain
             .iter()
             .map(|p| uncertain_entry(p, as_of))
+            .chain(past_term)
             .collect(),
     })
 }
@@ -420,6 +497,7 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
         seq: p.seq,
         kind: p.kind.clone(),
         party: p.party.as_ref().map(|p| p.code().to_string()),
+        person: None,
         date: written.clone(),
         precision,
         why: [
@@ -476,6 +554,61 @@ fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State
     }
 }
 
+/// The state as of `as_of` (as [`state`]) with each member's sourced ordinals: the
+/// `signatory_ordinal` claims about it that stand (not retracted; a corrected claim counts in
+/// its latest replacement), recorded by `known_at`. Reads every claim in the log, so it costs a
+/// pass over the log that `state` does not make.
+pub fn members(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
+    ledger.snapshot(|| {
+        let mut s = state_in(ledger, as_of, known_at)?;
+        let max_seq = known_at.map(|t| ledger.seq_known_at(t)).transpose()?;
+        let overrides = ledger.overrides(max_seq)?;
+        let mut by_party: std::collections::BTreeMap<String, Vec<SourcedOrdinal>> =
+            std::collections::BTreeMap::new();
+        ledger.for_each_event(0, max_seq, |e| {
+            let active = match &e.event.kind {
+                crate::event::Kind::Correction { corrects, .. } => {
+                    overrides.is_active(*corrects, e.seq)
+                }
+                crate::event::Kind::Retraction { .. } => false,
+                _ => {
+                    overrides.retracted_by(e.seq).is_none()
+                        && overrides.corrected_by(e.seq).is_empty()
+                }
+            };
+            let Some(w) = e.event.world_event().filter(|_| active) else {
+                return Ok(());
+            };
+            if let crate::event::Kind::Claim {
+                about: crate::event::ClaimAbout::SignatoryOrdinal,
+                value,
+                party: Some(p),
+                ..
+            } = &w.kind
+            {
+                if let Some(v) = value.as_u64() {
+                    by_party
+                        .entry(p.code().to_string())
+                        .or_default()
+                        .push(SourcedOrdinal {
+                            value: v,
+                            seq: e.seq,
+                            source: w.source.citation().to_string(),
+                            quote: w.source.quote.clone(),
+                        });
+                }
+            }
+            Ok(())
+        })?;
+        for m in &mut s.members.parties {
+            if let Some(v) = by_party.remove(&m.code) {
+                m.sourced_ordinals = v;
+            }
+        }
+        Ok(s)
+    })
+}
+
 /// The state from a full in-memory fold of every live event (ignores the read models; used by
 /// `verify` and tests to check the read models).
 pub fn state_by_replay(ledger: &Ledger, as_of: Day) -> Result<State, StoreError> {
@@ -499,6 +632,12 @@ pub struct Tenure {
     pub until: Option<String>,
     /// Why it ended: the reason given, or `succeeded by <name>`.
     pub ended_by: Option<String>,
+    /// The day the term ends, when a term is given (`term_years` after `counted_from`).
+    pub term_ends: Option<String>,
+    /// When the term ran out before the next appointment or vacancy (or none is recorded):
+    /// what no source says. The holder is not asserted after `term_ends` (`state` lists them
+    /// under `uncertain`).
+    pub after_term: Option<String>,
     /// The appointment's seq.
     pub seq: u64,
 }
@@ -516,6 +655,8 @@ pub fn officers(
         Some(t) => ledger.key_history_until(&key, ledger.seq_known_at(t)?),
     })?;
     let mut out: Vec<Tenure> = Vec::new();
+    // The day each tenure's term ends, alongside `out`.
+    let mut ends: Vec<Option<NaiveDate>> = Vec::new();
     for (day, fact) in history {
         let Fact::Holder {
             person,
@@ -528,7 +669,7 @@ pub fn officers(
         else {
             continue;
         };
-        if let Some(last) = out.last_mut() {
+        if let (Some(last), Some(end)) = (out.last_mut(), ends.last()) {
             if last.until.is_none() {
                 last.until = Some(since.to_string());
                 last.ended_by = Some(match (&person, vacated_reason) {
@@ -536,9 +677,19 @@ pub fn officers(
                     (Some(p), _) => format!("succeeded by {p}"),
                     (None, None) => "vacated".into(),
                 });
+                last.after_term = None;
+                if let (Some(end), Some(e)) = (end, &last.term_ends) {
+                    if day.to_naive() > *end {
+                        last.after_term = Some(format!(
+                            "the term ended on {e}; no source says who held the office from then until {day}"
+                        ));
+                    }
+                }
             }
         }
         if let Some(person) = person {
+            let end = term_years.and_then(|y| add_years(day.to_naive(), y));
+            let term_ends = end.map(|d| d.format("%Y-%m-%d").to_string());
             out.push(Tenure {
                 person,
                 from: since.to_string(),
@@ -546,8 +697,13 @@ pub fn officers(
                 term_years,
                 until: None,
                 ended_by: None,
+                after_term: term_ends.as_ref().map(|e| {
+                    format!("the term ends on {e}; no source records the office after it")
+                }),
+                term_ends,
                 seq,
             });
+            ends.push(end);
         }
     }
     Ok(out)
@@ -568,6 +724,9 @@ pub struct YearEnd {
     pub in_force: bool,
     /// The Director General.
     pub director_general: Option<String>,
+    /// The last Director General whose term had ended by then, with no source for a
+    /// holdover (then `director_general` is null).
+    pub director_general_term_ended: Option<String>,
     /// The Executive Board chair.
     pub board_chair: Option<String>,
     /// How many events may have happened by then but are not counted.
@@ -594,6 +753,7 @@ pub fn year_ends(
             observers: s.observers.count,
             in_force: s.statute.in_force,
             director_general: s.director_general.holder,
+            director_general_term_ended: s.director_general.term_ended.map(|t| t.person),
             board_chair: s.executive_board.chair,
             uncertain: s.uncertain.len(),
         });

@@ -224,16 +224,18 @@ fn rows(input: SeriesInput, days: &[Day]) -> Vec<TimelineRow> {
             e += 1;
         }
         let f = |i: usize| facts.get(i).and_then(Option::as_ref);
+        let (director_general, past_term) = query::holder_at(f(4), d);
         out.push(TimelineRow {
             date: d.text(),
             members: query::count_of(f(0)),
             ratifications: query::count_of(f(1)),
             observers: query::count_of(f(2)),
             in_force: query::reached(f(3)),
-            director_general: query::holder_of(f(4)),
+            director_general,
             board_chair: query::chair_of(f(5)),
-            // Each window starts before it ends, so those open at d are the started less the ended.
-            uncertain: (s - e.min(s)) as u64,
+            // Each window starts before it ends, so those open at d are the started less the
+            // ended; a holder past their term is listed as uncertain too.
+            uncertain: (s - e.min(s)) as u64 + u64::from(past_term),
         });
     }
     out

@@ -46,7 +46,7 @@ fn verify_passes_on_the_builtin_history() {
         .arg("verify")
         .assert()
         .success()
-        .stdout(predicate::str::starts_with("ok: 134 events"));
+        .stdout(predicate::str::starts_with("ok: 142 events"));
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn deleting_an_event_is_caught_at_the_gap() {
     )
     .unwrap();
     sql(&db2, DROP_TRIGGERS);
-    sql(&db2, "DELETE FROM events WHERE seq = 134");
+    sql(&db2, "DELETE FROM events WHERE seq = 142");
     cmd(&db2)
         .args(["verify", "--since-head", head.trim()])
         .assert()
@@ -127,9 +127,9 @@ fn a_row_inserted_out_of_chain_is_caught() {
     sql(&db, DROP_TRIGGERS);
     sql(
         &db,
-        r#"INSERT INTO events VALUES (135, '2030-01-01T00:00:00.000000Z', '{"type":"statute_signed","date":"2020","party":"OMN","source":{"document":"x","quote":"y"}}', '0000')"#,
+        r#"INSERT INTO events VALUES (143, '2030-01-01T00:00:00.000000Z', '{"type":"statute_signed","date":"2020","party":"OMN","source":{"document":"x","quote":"y"}}', '0000')"#,
     );
-    verify_fails_at(&db, 135);
+    verify_fails_at(&db, 143);
 }
 
 #[test]
@@ -314,10 +314,10 @@ fn known_at_answers_are_unchanged_by_later_retractions_and_corrections() {
     )
     .unwrap();
     assert!(
-        log.contains(&format!(r#""retracted_by":{}"#, 135)),
+        log.contains(&format!(r#""retracted_by":{}"#, 143)),
         "seq {sen} should be marked"
     );
-    assert!(log.contains(r#""corrected_by":[136]"#));
+    assert!(log.contains(r#""corrected_by":[144]"#));
 }
 
 #[test]
@@ -336,7 +336,7 @@ fn the_audit_report_checks_claims_and_entry_into_force() {
         text.contains("Entry into force: asserted 2018-02-19"),
         "{text}"
     );
-    assert!(text.contains("unidentified:signatory-30"), "{text}");
+    assert!(text.contains("unidentified:ratifier-1"), "{text}");
     let v: Value = serde_json::from_slice(
         &cmd(&db)
             .args(["audit", "--json"])
@@ -402,7 +402,7 @@ fn head_export_audit_and_meetings_answer_as_known_at_an_earlier_instant() {
             .clone(),
     )
     .unwrap();
-    assert_eq!(export_then.lines().count(), 134);
+    assert_eq!(export_then.lines().count(), 142);
     let a: Value = serde_json::from_slice(
         &cmd(&db)
             .args(["audit", "--json", "--known-at", &t0])

@@ -136,12 +136,18 @@ fn append_prints_the_seq_range_and_queries_answer_from_it() {
     let human = run(&t.db, &["state", "--as-of", "2025-01-10"]);
     assert!(human.contains("Members: 2"), "{human}");
     assert!(human.contains("Brunei Darussalam"), "{human}");
-    assert!(human.contains("Director General: A. Person"), "{human}");
+    // The four-year term from 2019-08-29 ended on 2023-08-29 and nothing says who followed.
+    assert!(
+        human.contains("Director General: not known (A. Person"),
+        "{human}"
+    );
 
     let m = json(&t.db, &["members", "--as-of", "2025-01-10", "--json"]);
     assert_eq!(m["count"], 2);
     assert_eq!(m["parties"][1]["code"], "BRN");
     assert_eq!(m["parties"][1]["ordinal"], 2);
+    assert_eq!(m["parties"][1]["replay_order"], 2);
+    assert_eq!(m["parties"][1]["sourced_ordinals"], serde_json::json!([]));
 }
 
 #[test]
@@ -683,9 +689,18 @@ fn members_lists_only_the_uncertainty_membership_depends_on() {
         .iter()
         .map(|u| u["type"].as_str().unwrap())
         .collect();
+    // Libya's signature and the three between Libya and Senegal (Kuwait, Pakistan, one
+    // unnamed), not the ratifications.
+    assert!(kinds.iter().all(|k| *k == "statute_signed"), "{kinds:?}");
+    let parties: Vec<&str> = m["uncertain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["party"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        kinds,
-        ["statute_signed"],
-        "Libya's signature only, not the ratifications"
+        parties,
+        ["LBY", "KWT", "PAK", "unidentified:signatory-x"],
+        "{parties:?}"
     );
 }

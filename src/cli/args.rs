@@ -42,6 +42,14 @@ pub enum Command {
         /// Refuse unless the log's last seq is still SEQ (0 for an empty log).
         #[arg(long, value_name = "SEQ")]
         expect_head: Option<u64>,
+        /// Check the input against the ledger as it is and show the seqs the events would
+        /// get and the answers that would change; append nothing (exit 0 if it would be
+        /// accepted, 1 if refused).
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run, print JSON.
+        #[arg(long, requires = "dry_run")]
+        json: bool,
     },
     /// The state as of a day: members, ratifications, observers, Statute, Director General,
     /// Executive Board, and what is uncertain.
@@ -182,6 +190,32 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Record one event from flags: `record TYPE --FIELD VALUE …` (`record TYPE --help` lists
+    /// the type's fields; `record` alone lists the types). Add --dry-run to see what it would
+    /// change, --print to print its JSON instead.
+    #[command(disable_help_flag = true)]
+    Record {
+        /// The event type (e.g. statute_ratified).
+        #[arg(value_name = "TYPE", allow_hyphen_values = true)]
+        ty: Option<String>,
+        /// The event's fields as flags (see `record TYPE --help`).
+        #[arg(
+            value_name = "FLAGS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        flags: Vec<String>,
+    },
+    /// Print a complete JSON event of TYPE with every field (placeholders to replace), as a
+    /// JSON array of one that `append` reads as it is; without TYPE, list the types.
+    Template {
+        /// The event type.
+        #[arg(value_name = "TYPE")]
+        ty: Option<String>,
+        /// Print one JSON line (JSON Lines) instead of an indented array of one.
+        #[arg(long)]
+        line: bool,
     },
     /// The party codes the ledger accepts (the 57 OIC member states).
     Parties {

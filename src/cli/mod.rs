@@ -1,6 +1,7 @@
 //! The command-line layer: the only place that reads arguments and prints.
 
 mod args;
+mod record;
 mod render;
 mod report;
 
@@ -39,6 +40,9 @@ pub enum CliError {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+    /// An event from `record` was refused (exit 1); the message names the flags at fault.
+    #[error("{0}")]
+    Refused(String),
     /// The built-in history does not load (a build defect).
     #[error("the built-in history does not load: {0}")]
     Builtin(String),
@@ -184,8 +188,19 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 head.hash
             )?;
         }
-        Command::Append { file, expect_head } => {
-            let mut l = Ledger::open(&path, Access::ReadWrite)?;
+        Command::Append {
+            file,
+            expect_head,
+            dry_run,
+            json,
+        } => {
+            // A dry run never upgrades nor writes the file (see `store::dry_run`).
+            let access = if dry_run {
+                Access::Inspect
+            } else {
+                Access::ReadWrite
+            };
+            let mut l = Ledger::open(&path, access)?;
             l.set_busy_timeout(lock_timeout)?;
             let (name, reader): (String, Box<dyn Read + Send>) = match file.as_deref() {
                 None => ("standard input".into(), Box::new(io::stdin())),
@@ -198,7 +213,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     ),
                 ),
             };
-            let appended = append_from(&mut l, reader, &name, expect_head)?;
+            let appended = match append_from(&mut l, reader, &name, expect_head, dry_run)? {
+                Outcome::Appended(a) => a,
+                Outcome::DryRun(e) => return record::dry_run(out, &e, json),
+            };
             if appended.count() == 0 {
                 writeln!(
                     out,
@@ -242,7 +260,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let d = day(&as_of, "--as-of")?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let mut s = query::state(&l, d, k.as_deref())?;
+            let mut s = query::members(&l, d, k.as_deref())?;
             // Only what the membership answer depends on.
             s.uncertain
                 .retain(|u| matches!(u.kind.as_str(), "statute_signed" | "membership_withdrawn"));
@@ -527,8 +545,34 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let l = open_for_reading(&path)?;
             report::report(out, &l, &dir, d, k.as_deref(), force)?;
         }
+        Command::Record { ty, flags } => record::record(path, lock_timeout, ty, flags, out)?,
+        Command::Template { ty, line } => record::template(ty, line, out)?,
     }
     Ok(())
+}
+
+/// What `append` did: appended, or (`--dry-run`) found what it would change.
+enum Outcome {
+    Appended(iofs_ledger::store::Appended),
+    DryRun(iofs_ledger::effect::Effect),
+}
+
+/// Appends, or with `dry_run` appends and rolls back ([`iofs_ledger::effect::dry_run`]).
+fn apply<I>(
+    l: &mut Ledger,
+    items: I,
+    opts: AppendOptions,
+    dry_run: bool,
+) -> Result<Outcome, StoreError>
+where
+    I: IntoIterator,
+    I::Item: iofs_ledger::event::IntoPrepared,
+{
+    if dry_run {
+        iofs_ledger::effect::dry_run(l, items, opts).map(Outcome::DryRun)
+    } else {
+        l.append(items, opts).map(Outcome::Appended)
+    }
 }
 
 /// Streams an input into one append: JSON Lines line by line (memory stays flat), or a JSON
@@ -538,7 +582,8 @@ fn append_from(
     reader: Box<dyn Read + Send>,
     name: &str,
     expect_head: Option<u64>,
-) -> Result<iofs_ledger::store::Appended, CliError> {
+    dry_run: bool,
+) -> Result<Outcome, CliError> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let peek = loop {
         let buf = reader
@@ -574,12 +619,17 @@ fn append_from(
                 _ => CliError::Input(name.into(), e),
             })?;
         return match parse_batch(&text) {
-            Ok(events) => Ok(l.append(events.into_iter().map(Ok), opts)?),
-            Err(errors) => Ok(l.append(errors.into_iter().map(Err::<Prepared, _>), opts)?),
+            Ok(events) => Ok(apply(l, events.into_iter().map(Ok), opts, dry_run)?),
+            Err(errors) => Ok(apply(
+                l,
+                errors.into_iter().map(Err::<Prepared, _>),
+                opts,
+                dry_run,
+            )?),
         };
     }
     // Lines are parsed on a second thread while this one validates and writes.
-    let (result, failed) = with_parsed_lines(reader, |events| l.append(events, opts));
+    let (result, failed) = with_parsed_lines(reader, |events| apply(l, events, opts, dry_run));
     if let Some(e) = failed {
         return Err(CliError::Input(name.into(), e));
     }

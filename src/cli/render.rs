@@ -28,19 +28,54 @@ fn role(r: Role) -> &'static str {
     }
 }
 
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`, …
+fn nth(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// The member list, numbered in replay order (which no source states); where a source states
+/// a party's ordinal (`members` reads them), that ordinal follows with its source.
 fn member_lines(out: Out, parties: &[MemberEntry]) -> io::Result<()> {
     for m in parties {
+        let sourced: Vec<String> = m
+            .sourced_ordinals
+            .iter()
+            .map(|o| {
+                format!(
+                    "; {} signatory per {} (seq {})",
+                    nth(o.value),
+                    o.source,
+                    o.seq
+                )
+            })
+            .collect();
         writeln!(
             out,
-            "  {:>3}. {:<28} {:<44} since {}{}",
-            m.ordinal,
+            "  {:>3}. {:<28} {:<44} since {}{}{}",
+            m.replay_order,
             m.code,
             m.name,
             m.since,
-            if m.ratified { ", ratified" } else { "" }
+            if m.ratified { ", ratified" } else { "" },
+            sourced.concat()
         )?;
     }
     Ok(())
+}
+
+fn members_heading(out: Out, s: &State) -> io::Result<()> {
+    writeln!(
+        out,
+        "Members: {} (numbered in replay order: by the last day each signature may have happened, then as recorded; not an ordinal any source states)",
+        s.members.count
+    )
 }
 
 fn header(out: Out, s: &State) -> io::Result<()> {
@@ -66,7 +101,7 @@ fn uncertain(out: Out, s: &State) -> io::Result<()> {
             "  seq {:<5} {:<22} {:<28} {}",
             u.seq,
             u.kind,
-            u.party.as_deref().unwrap_or("-"),
+            u.party.as_deref().or(u.person.as_deref()).unwrap_or("-"),
             u.why
         )?;
     }
@@ -76,7 +111,7 @@ fn uncertain(out: Out, s: &State) -> io::Result<()> {
 /// `state`.
 pub fn state(out: Out, s: &State) -> io::Result<()> {
     header(out, s)?;
-    writeln!(out, "Members: {}", s.members.count)?;
+    members_heading(out, s)?;
     member_lines(out, &s.members.parties)?;
     writeln!(out, "Ratifications: {}", s.ratifications.count)?;
     writeln!(out, "Observers: {}", s.observers.count)?;
@@ -116,6 +151,17 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
                 _ => String::new(),
             };
             writeln!(out, "Director General: {h} (since {since}{term})")?;
+        }
+        (None, Some(since)) if dg.term_ended.is_some() => {
+            if let Some(t) = &dg.term_ended {
+                writeln!(
+                    out,
+                    "Director General: not known ({}, appointed {since}, {}-year term ended {}; no source says who held the office after it: see uncertain)",
+                    t.person,
+                    dg.term_years.unwrap_or_default(),
+                    t.ended
+                )?;
+            }
         }
         (None, Some(since)) => {
             let v = dg.vacated.as_ref();
@@ -166,7 +212,11 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
 /// `members`.
 pub fn members(out: Out, s: &State) -> io::Result<()> {
     header(out, s)?;
-    writeln!(out, "Members: {}", s.members.count)?;
+    members_heading(out, s)?;
+    writeln!(
+        out,
+        "  (\"Nth signatory per …\": the ordinal a source states, with the claim's seq)"
+    )?;
     member_lines(out, &s.members.parties)?;
     uncertain(out, s)
 }
@@ -440,11 +490,17 @@ pub fn diff(out: Out, d: &Diff) -> io::Result<()> {
         writeln!(out, "Statute in force: {a} -> {b}")?;
     }
     if let Some((a, b)) = &d.director_general {
+        let (ta, tb) = &d.director_general_term_ended;
+        let show = |h: &Option<String>, ended: &Option<String>, none: &str| match (h, ended) {
+            (Some(h), _) => h.clone(),
+            (None, Some(p)) => format!("not known ({p}'s term ended)"),
+            (None, None) => none.to_string(),
+        };
         writeln!(
             out,
             "Director General: {} -> {}",
-            a.as_deref().unwrap_or("none"),
-            b.as_deref().unwrap_or("vacant")
+            show(a, ta, "none"),
+            show(b, tb, "vacant")
         )?;
     }
     if let Some((a, b)) = &d.executive_board {
@@ -560,6 +616,14 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
                 .join(", ")
         )?;
     }
+    writeln!(
+        out,
+        "\nIncomplete records (ratified, no signature recorded): {}",
+        r.incomplete.len()
+    )?;
+    for i in &r.incomplete {
+        writeln!(out, "  seq {:<5} {:<28} {}", i.seq, i.party, i.finding)?;
+    }
     writeln!(out, "\nRetractions and corrections: {}", r.amendments.len())?;
     for a in &r.amendments {
         writeln!(
@@ -618,7 +682,11 @@ pub fn years(out: Out, years: &[YearEnd]) -> io::Result<()> {
             y.ratifications,
             y.observers,
             if y.in_force { "in force" } else { "-" },
-            y.director_general.as_deref().unwrap_or("-"),
+            match (&y.director_general, &y.director_general_term_ended) {
+                (Some(d), _) => d.clone(),
+                (None, Some(_)) => "? (term ended)".to_string(),
+                (None, None) => "-".to_string(),
+            },
             y.board_chair.as_deref().unwrap_or("-"),
             y.uncertain
         )?;
@@ -637,8 +705,10 @@ pub fn officers(out: Out, t: &[Tenure]) -> io::Result<()> {
             x.term_years
                 .map(|y| format!(", {y}-year term"))
                 .unwrap_or_default(),
-            match (&x.until, &x.ended_by) {
-                (Some(u), Some(why)) => format!(", until {u} ({why})"),
+            match (&x.until, &x.ended_by, &x.after_term) {
+                (Some(u), Some(why), Some(a)) => format!(", until {u} ({why}); {a}"),
+                (Some(u), Some(why), None) => format!(", until {u} ({why})"),
+                (_, _, Some(a)) => format!(", in office as last recorded; {a}"),
                 _ => ", in office".to_string(),
             },
             x.seq

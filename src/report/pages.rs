@@ -427,7 +427,11 @@ pub fn index(a: &Answers, ctx: &PageContext) -> Markup {
                         @if let (Some(y), Some(e)) = (dg.term_years, &dg.term_ends) { "; " (y) "-year term, ending " (e) }
                         "."
                     }
-                    (None, Some(since)) => { "Vacant since " (since) "." }
+                    (None, Some(since)) => {
+                        @if let Some(t) = &dg.term_ended {
+                            "Not known: the term of " (t.person) " ended on " (t.ended) ", and no source says who has held the office since."
+                        } @else { "Vacant since " (since) "." }
+                    }
                     _ => { "None recorded." }
                 }
             }

@@ -87,10 +87,32 @@ impl Ledger {
         I: IntoIterator,
         I::Item: IntoPrepared,
     {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .ctx("taking the write lock")?;
+        self.append_then(input, opts, None)
+    }
+
+    /// [`Ledger::append`]; with `dry`, the batch is written inside a savepoint that `dry` reads
+    /// (see [`Ledger::dry_run`]) and then rolled back with the whole transaction.
+    pub(crate) fn append_then<I>(
+        &mut self,
+        input: I,
+        opts: AppendOptions,
+        dry: Option<super::dry_run::Inspect<'_>>,
+    ) -> Result<Appended, StoreError>
+    where
+        I: IntoIterator,
+        I::Item: IntoPrepared,
+    {
+        // Unchecked: the connection stays shared, so that a dry run's reads can use `self`
+        // inside the transaction; it is rolled back when dropped uncommitted.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .ctx("taking the write lock")?;
+        if dry.is_some() {
+            tx.execute_batch("SAVEPOINT dry_run")
+                .ctx("starting a dry run")?;
+        }
         let (head, mut prev_hash, last_recorded): (u64, String, Option<String>) = tx
             .query_row(
                 "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1",
@@ -328,13 +350,19 @@ impl Ledger {
             [max_window.to_string()],
         )
         .ctx("updating meta")?;
-        tx.commit().ctx("committing the append")?;
-        Ok(Appended {
+        let appended = Appended {
             first: head + 1,
             last: seq,
             recorded_at,
             head_hash: prev_hash,
-        })
+        };
+        if let Some(inspect) = dry {
+            super::dry_run::inspect(self, &tx, &appended, inspect)?;
+            tx.rollback().ctx("rolling back a dry run")?;
+            return Ok(appended);
+        }
+        tx.commit().ctx("committing the append")?;
+        Ok(appended)
     }
 
     /// Rebuilds every read model from the log.

@@ -23,6 +23,7 @@
 //! or correction re-folds the log from the earliest position it touches.
 
 mod append;
+mod dry_run;
 mod read;
 pub mod schema;
 mod series;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use append::{format_instant, parse_instant, AppendOptions, Appended, RECORDED_AT_FORMAT};
+pub use dry_run::Phase;
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 pub use series::SeriesInput;
 

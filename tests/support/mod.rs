@@ -1160,6 +1160,9 @@ pub struct Oracle {
     pub secretariat: bool,
     /// The Director General.
     pub dg: Option<String>,
+    /// The last Director General appointed, when their term had ended by the day and nothing
+    /// later names a successor or a vacancy (then `dg` is null: no holder is asserted).
+    pub dg_term_ended: Option<String>,
     /// The Executive Board chair (a party).
     pub chair: Option<String>,
     /// The Executive Board's seat holders.
@@ -1196,6 +1199,8 @@ fn affects_state(k: &Kind) -> bool {
 /// The oracle's state of `model` at `d`.
 pub fn oracle(model: &Model, d: NaiveDate) -> Oracle {
     let mut o = Oracle::default();
+    // The current appointment's seq and the first day after its term, if it has one.
+    let mut term: Option<(u64, NaiveDate)> = None;
     for r in model.rows() {
         if r.last > d {
             if r.first <= d && affects_state(&r.event.kind) {
@@ -1226,8 +1231,20 @@ pub fn oracle(model: &Model, d: NaiveDate) -> Oracle {
             Kind::StatuteAdopted {} => o.adopted = true,
             Kind::OrganisationEstablished {} => o.established = true,
             Kind::SecretariatOperational {} => o.secretariat = true,
-            Kind::OfficerAppointed { person, .. } => o.dg = Some(person.clone()),
-            Kind::OfficeVacated { .. } => o.dg = None,
+            Kind::OfficerAppointed {
+                person, term_years, ..
+            } => {
+                o.dg = Some(person.clone());
+                term = term_years.and_then(|y| {
+                    r.last
+                        .checked_add_months(chrono::Months::new(y * 12))
+                        .map(|end| (r.seq, end))
+                });
+            }
+            Kind::OfficeVacated { .. } => {
+                o.dg = None;
+                term = None;
+            }
             Kind::BoardElected { organ, seats } if organ.as_str() == "executive_board" => {
                 o.chair = seats
                     .iter()
@@ -1243,6 +1260,15 @@ pub fn oracle(model: &Model, d: NaiveDate) -> Oracle {
                     .collect();
             }
             _ => {}
+        }
+    }
+    // A term that has run out by the day: the holder is not asserted but listed as uncertain,
+    // after the events pending at the day.
+    if let (Some(p), Some((seq, end))) = (&o.dg, term) {
+        if d >= end {
+            o.dg_term_ended = Some(p.clone());
+            o.dg = None;
+            o.uncertain.push(seq);
         }
     }
     o
