@@ -118,7 +118,8 @@ pub fn gather(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<Ans
     let start = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&first.to_naive()), 1, 1)
         .map(Day::from_naive)
         .unwrap_or(first)
-        .min(Day(as_of.0 - 365));
+        .min(Day(as_of.0 - 365))
+        .max(Day(1));
     let every = if as_of.0 - start.0 > DAILY_CHART_DAYS {
         Every::Week
     } else {
@@ -258,7 +259,10 @@ pub fn write_site(
             .map_err(write_err(&parent))?
             .keep();
         // `aside` is an empty directory: renaming a directory over it replaces it.
-        fs::rename(dir, &aside).map_err(write_err(dir))?;
+        if let Err(e) = fs::rename(dir, &aside) {
+            let _ = fs::remove_dir(&aside);
+            return Err(write_err(dir)(e));
+        }
         Some(aside)
     } else {
         None
