@@ -489,6 +489,23 @@ fn replay_value(
     }
 }
 
+/// What a series row says about a claim's subject (the subjects a row carries).
+fn row_value(
+    r: &crate::timeline::TimelineRow,
+    about: crate::event::ClaimAbout,
+) -> serde_json::Value {
+    use crate::event::ClaimAbout as A;
+    use serde_json::json;
+    match about {
+        A::MemberCount => json!(r.members),
+        A::RatificationCount => json!(r.ratifications),
+        A::StatuteInForce => json!(r.in_force),
+        A::DirectorGeneral => json!(r.director_general),
+        A::BoardChair => json!(r.board_chair),
+        A::SignatoryOrdinal | A::Statement => serde_json::Value::Null,
+    }
+}
+
 /// Builds the audit report from the whole log.
 pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreError> {
     use crate::event::Kind;
@@ -578,6 +595,27 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
         }
         Ok(())
     })?;
+    // The figures claims are checked against, at every claim's day in one pass over the read
+    // models (`timeline::at_days`, whose rows equal `state`'s figures: tests/timeline.rs),
+    // instead of one state query per claim. A signatory's ordinal needs the member list: it
+    // still asks `state`; a statement is not checked.
+    let mut days: Vec<crate::date::Day> = pending_claims
+        .iter()
+        .filter(|(_, w, _)| {
+            !matches!(
+                w.kind,
+                Kind::Claim {
+                    about: crate::event::ClaimAbout::SignatoryOrdinal
+                        | crate::event::ClaimAbout::Statement,
+                    ..
+                }
+            )
+        })
+        .map(|(_, _, d)| d.effective_day())
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let rows = crate::timeline::at_days(ledger, &days, known_at)?;
     for (seq, w, d) in pending_claims {
         let Kind::Claim {
             about,
@@ -589,8 +627,20 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
             continue;
         };
         let at = d.effective_day();
-        let s = query::state(ledger, at, known_at)?;
-        let replay = replay_value(&s, *about, party.as_ref());
+        let replay = match about {
+            crate::event::ClaimAbout::Statement => serde_json::Value::Null,
+            crate::event::ClaimAbout::SignatoryOrdinal => {
+                let s = query::state(ledger, at, known_at)?;
+                replay_value(&s, *about, party.as_ref())
+            }
+            _ => match days.binary_search(&at).ok().and_then(|i| rows.get(i)) {
+                Some(r) => row_value(r, *about),
+                None => {
+                    let s = query::state(ledger, at, known_at)?;
+                    replay_value(&s, *about, party.as_ref())
+                }
+            },
+        };
         let holds = (*about != crate::event::ClaimAbout::Statement).then(|| &replay == value);
         claims.push(ClaimCheck {
             seq,

@@ -192,6 +192,31 @@ pub fn timeline(
     })
 }
 
+/// The rows at the given days (in increasing order, each once: the days of a set of claims,
+/// say), in one pass like [`timeline`]; `known_at` as there.
+pub fn at_days(
+    ledger: &Ledger,
+    days: &[Day],
+    known_at: Option<&str>,
+) -> Result<Vec<TimelineRow>, StoreError> {
+    let (Some(&from), Some(&to)) = (days.first(), days.last()) else {
+        return Ok(Vec::new());
+    };
+    debug_assert!(
+        days.windows(2).all(|w| w[0] < w[1]),
+        "days in increasing order"
+    );
+    let keys = keys();
+    let input = match known_at {
+        None => ledger.series_input(&keys, from, to)?,
+        Some(t) => {
+            let max_seq = ledger.seq_known_at(t)?;
+            ledger.series_input_until(&keys, from, to, max_seq)?
+        }
+    };
+    Ok(rows(input, days))
+}
+
 /// Walks the steps and the input once, in day order.
 fn rows(input: SeriesInput, days: &[Day]) -> Vec<TimelineRow> {
     let SeriesInput {

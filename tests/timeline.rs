@@ -279,3 +279,45 @@ fn the_timeline_command_prints_rows_and_refuses_bad_arguments() {
             .code(2);
     }
 }
+
+/// The audit checks claims against rows of one pass (`timeline::at_days`): on a synthetic
+/// history with thousands of claims, as now and as known at an earlier instant, every claim's
+/// replay value is what `state` says at its day, and `at_days` at scattered days equals `state`.
+#[test]
+fn claims_are_checked_against_what_state_says_at_their_day() {
+    use iofs_ledger::audit;
+    use iofs_ledger::event::ClaimAbout;
+    let events: Vec<Event> = iofs_ledger::synth::events(6000, 11).collect();
+    let mut l = Ledger::in_memory().unwrap();
+    append_at(&mut l, &events[..3000], 0, 0);
+    append_at(&mut l, &events[3000..], 3000, 100);
+    let first_instant = format_instant(Utc.timestamp_opt(1_767_500_050, 0).unwrap());
+    for k in [None, Some(first_instant.as_str())] {
+        let r = audit::report(&l, k).unwrap();
+        let checked = r
+            .claims
+            .iter()
+            .filter(|c| c.about != ClaimAbout::Statement && c.about != ClaimAbout::SignatoryOrdinal)
+            .count();
+        assert!(checked > 100, "{checked} claims checked");
+        for c in &r.claims {
+            let s = query::state(&l, day(&c.checked_at), k).unwrap();
+            let want = match c.about {
+                ClaimAbout::MemberCount => json!(s.members.count),
+                ClaimAbout::RatificationCount => json!(s.ratifications.count),
+                ClaimAbout::StatuteInForce => json!(s.statute.in_force),
+                ClaimAbout::DirectorGeneral => json!(s.director_general.holder),
+                ClaimAbout::BoardChair => json!(s.executive_board.chair),
+                _ => continue,
+            };
+            assert_eq!(c.replay, want, "claim seq {} known at {k:?}", c.seq);
+        }
+        let days: Vec<Day> = (0..40)
+            .map(|i| Day(day("1900-03-01").0 + i * 1_151))
+            .collect();
+        let rows = timeline::at_days(&l, &days, k).unwrap();
+        for (row, d) in rows.iter().zip(&days) {
+            assert_eq!(row, &row_of_state(&l, *d, k), "at {d}");
+        }
+    }
+}
