@@ -26,8 +26,9 @@
 //!   `timeline` rows of `count:members` (decoding nothing).
 //! * `process/cli_version`: spawning `iofs-ledger --version` (the floor of any CLI call).
 //! * Memory (full runs only, not criterion): peak RSS and wall time of the CLI appending,
-//!   rebuilding, verifying and querying N events, printed and written to
-//!   `target/bench-cache/memory.txt`.
+//!   rebuilding, verifying and querying N events, and of every read command on them (state as
+//!   known at, audit, meetings, history, export, log, officers, diff, members, years, head),
+//!   printed and written to `target/bench-cache/memory.txt`.
 //!
 //! `IOFS_BENCH_QUICK=1` keeps only the 1k cases with tiny sample counts, for CI:
 //! `IOFS_BENCH_QUICK=1 cargo bench --bench ledger -- --test`. `IOFS_BENCH_SIZES=1000,100000`
@@ -710,6 +711,36 @@ fn memory(fx: &mut [Fixture], bin: &Path) {
             db_args(&["state", "--as-of", "2025-12-31"]),
             &mut report,
         );
+        // Every read command, at the same size: its time and, above all, that its peak memory
+        // does not grow with the ledger (answers stream).
+        let mid = "2000-06-30";
+        for (name, args) in [
+            (
+                "cli state --known-at (full replay)",
+                vec!["state", "--as-of", "2025-12-31", "--known-at", "2999-01-01"],
+            ),
+            ("cli audit --json", vec!["audit", "--json"]),
+            ("cli meetings --json", vec!["meetings", "--json"]),
+            ("cli history AFG --json", vec!["history", "AFG", "--json"]),
+            ("cli export", vec!["export"]),
+            (
+                "cli log --after 0 --json",
+                vec!["log", "--after", "0", "--json"],
+            ),
+            ("cli officers --json", vec!["officers", "--json"]),
+            (
+                "cli diff",
+                vec!["diff", "--from", "1950-01-01", "--to", mid],
+            ),
+            ("cli members --as-of", vec!["members", "--as-of", mid]),
+            (
+                "cli years (200)",
+                vec!["years", "--from", "1826", "--to", "2025"],
+            ),
+            ("cli head", vec!["head"]),
+        ] {
+            run(name, db_args(&args), &mut report);
+        }
         let one_file = cache_dir().join("one-event.jsonl");
         fs::write(&one_file, format!("{ONE_EVENT}\n")).unwrap();
         let mut one = db_args(&["append"]);

@@ -469,45 +469,57 @@ pub struct Report {
     pub entry_into_force: EntryIntoForce,
 }
 
-fn replay_value(
-    s: &query::State,
+/// What replay gives for a claim, read from the fold at the claim's day: the same fields a
+/// [`query::State`] shows (`members.count`, a member's `ordinal`, `statute.in_force`,
+/// `director_general.holder`, `executive_board.chair`), taken from the facts they are built
+/// from (a test holds the two equal), so checking a claim costs a lookup, not a whole answer.
+fn replay_value_of(
+    proj: &crate::projection::Projection,
+    day: crate::date::Day,
     about: crate::event::ClaimAbout,
     party: Option<&crate::party::Party>,
 ) -> serde_json::Value {
-    use crate::event::ClaimAbout as A;
-    use serde_json::json;
+    use crate::event::{ClaimAbout as A, Office, Organ, Role};
+    use crate::projection::{Counter, Fact, Key, Milestone};
+    use serde_json::{json, Value};
+    let count = |c: Counter| match proj.get(&Key::Count(c)) {
+        Some(Fact::Count { value }) => *value,
+        _ => 0,
+    };
     match about {
-        A::MemberCount => json!(s.members.count),
-        A::RatificationCount => json!(s.ratifications.count),
-        A::SignatoryOrdinal => party
-            .and_then(|p| s.members.parties.iter().find(|m| m.code == p.code()))
-            .map_or(serde_json::Value::Null, |m| json!(m.ordinal)),
-        A::StatuteInForce => json!(s.statute.in_force),
-        A::DirectorGeneral => json!(s.director_general.holder),
-        A::BoardChair => json!(s.executive_board.chair),
-        A::Statement => serde_json::Value::Null,
+        A::MemberCount => json!(count(Counter::Members)),
+        A::RatificationCount => json!(count(Counter::Ratifications)),
+        A::SignatoryOrdinal => match party.and_then(|p| proj.get(&Key::Member(p.clone()))) {
+            Some(Fact::Member { ordinal, .. }) => json!(ordinal),
+            _ => Value::Null,
+        },
+        A::StatuteInForce => json!(matches!(
+            proj.get(&Key::Milestone(Milestone::StatuteInForce)),
+            Some(Fact::Since { .. })
+        )),
+        A::DirectorGeneral => json!(query::asserted_holder(
+            proj.get(&Key::Office(Office::DirectorGeneral)),
+            day
+        )),
+        A::BoardChair => match proj.get(&Key::Board(Organ::ExecutiveBoard)) {
+            Some(Fact::Board { seats, .. }) => json!(seats
+                .iter()
+                .find(|s| s.role == Role::Chair)
+                .and_then(|s| s.party.as_ref().map(|p| p.code().to_string()))),
+            _ => Value::Null,
+        },
+        A::Statement => Value::Null,
     }
 }
 
-/// What a series row says about a claim's subject (the subjects a row carries).
-fn row_value(
-    r: &crate::timeline::TimelineRow,
-    about: crate::event::ClaimAbout,
-) -> serde_json::Value {
-    use crate::event::ClaimAbout as A;
-    use serde_json::json;
-    match about {
-        A::MemberCount => json!(r.members),
-        A::RatificationCount => json!(r.ratifications),
-        A::StatuteInForce => json!(r.in_force),
-        A::DirectorGeneral => json!(r.director_general),
-        A::BoardChair => json!(r.board_chair),
-        A::SignatoryOrdinal | A::Statement => serde_json::Value::Null,
-    }
-}
-
-/// Builds the audit report from the whole log.
+/// Builds the audit report from the whole log, in one read transaction: one pass over the log
+/// for its events, one ordered fold that answers every checkable claim at its day, and one
+/// state query for the entry into force.
 pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreError> {
+    ledger.snapshot(|| report_in(ledger, known_at))
+}
+
+fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreError> {
     use crate::event::Kind;
     use std::collections::BTreeMap;
     let max_seq = known_at.map(|t| ledger.seq_known_at(t)).transpose()?;
@@ -533,7 +545,8 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
     let mut amendments = Vec::new();
     let mut asserted: Option<(String, u64)> = None;
     let mut events = 0u64;
-    let mut pending_claims = Vec::new();
+    // The day each claim is checked at, beside `claims`.
+    let mut claim_days = Vec::new();
     ledger.for_each_event(0, max_seq, |e| {
         events += 1;
         let live =
@@ -590,71 +603,65 @@ pub fn report(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreEr
                 asserted = Some((d.to_string(), e.seq));
             }
             if let Kind::Claim { .. } = w.kind {
-                pending_claims.push((e.seq, w.clone(), d));
+                if let Kind::Claim {
+                    about,
+                    value,
+                    party,
+                    topic,
+                } = &w.kind
+                {
+                    let at = d.effective_day();
+                    claims.push(ClaimCheck {
+                        seq: e.seq,
+                        about: *about,
+                        party: party.as_ref().map(|p| p.code().to_string()),
+                        topic: topic.clone(),
+                        date: d.to_string(),
+                        checked_at: at.to_string(),
+                        claimed: value.clone(),
+                        replay: serde_json::Value::Null,
+                        holds: None,
+                        source: w.source.clone(),
+                    });
+                    claim_days.push(at);
+                }
             }
         }
         Ok(())
     })?;
-    // The figures claims are checked against, at every claim's day in one pass over the read
-    // models (`timeline::at_days`, whose rows equal `state`'s figures: tests/timeline.rs),
-    // instead of one state query per claim. A signatory's ordinal needs the member list: it
-    // still asks `state`; a statement is not checked.
-    let mut days: Vec<crate::date::Day> = pending_claims
-        .iter()
-        .filter(|(_, w, _)| {
-            !matches!(
-                w.kind,
-                Kind::Claim {
-                    about: crate::event::ClaimAbout::SignatoryOrdinal
-                        | crate::event::ClaimAbout::Statement,
-                    ..
-                }
-            )
-        })
-        .map(|(_, _, d)| d.effective_day())
-        .collect();
-    days.sort_unstable();
-    days.dedup();
-    let rows = crate::timeline::at_days(ledger, &days, known_at)?;
-    for (seq, w, d) in pending_claims {
-        let Kind::Claim {
-            about,
-            value,
-            party,
-            topic,
-        } = &w.kind
-        else {
-            continue;
-        };
-        let at = d.effective_day();
-        let replay = match about {
-            crate::event::ClaimAbout::Statement => serde_json::Value::Null,
-            crate::event::ClaimAbout::SignatoryOrdinal => {
-                let s = query::state(ledger, at, known_at)?;
-                replay_value(&s, *about, party.as_ref())
-            }
-            _ => match days.binary_search(&at).ok().and_then(|i| rows.get(i)) {
-                Some(r) => row_value(r, *about),
-                None => {
-                    let s = query::state(ledger, at, known_at)?;
-                    replay_value(&s, *about, party.as_ref())
-                }
-            },
-        };
-        let holds = (*about != crate::event::ClaimAbout::Statement).then(|| &replay == value);
-        claims.push(ClaimCheck {
-            seq,
-            about: *about,
-            party: party.as_ref().map(|p| p.code().to_string()),
-            topic: topic.clone(),
-            date: d.to_string(),
-            checked_at: at.to_string(),
-            claimed: value.clone(),
-            replay,
-            holds,
-            source: w.source.clone(),
-        });
+    // Claims that replay can check are answered from one ordered fold, at each distinct day
+    // they are checked at; a statement is not replayed at all.
+    use crate::event::ClaimAbout;
+    let mut by_day: BTreeMap<crate::date::Day, Vec<usize>> = BTreeMap::new();
+    for (i, c) in claims.iter().enumerate() {
+        if c.about != ClaimAbout::Statement {
+            by_day.entry(claim_days[i]).or_default().push(i);
+        }
     }
+    drop(claim_days);
+    let days: Vec<crate::date::Day> = by_day.keys().copied().collect();
+    let max_seq = match max_seq {
+        Some(m) => m,
+        None => head.seq,
+    };
+    let claims_mut = &mut claims;
+    ledger.fold_at_days(max_seq, &days, |day, proj| {
+        for &i in by_day.get(&day).map(Vec::as_slice).unwrap_or_default() {
+            let c = &mut claims_mut[i];
+            let party = c
+                .party
+                .as_deref()
+                .map(crate::party::Party::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    seq: c.seq,
+                    why: e.to_string(),
+                })?;
+            c.replay = replay_value_of(proj, day, c.about, party.as_ref());
+            c.holds = Some(c.replay == c.claimed);
+        }
+        Ok(())
+    })?;
     let mut topics: BTreeMap<String, Vec<&ClaimCheck>> = BTreeMap::new();
     for c in &claims {
         if let Some(t) = &c.topic {
@@ -798,4 +805,121 @@ fn entry_into_force(
         agrees,
         finding,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ClaimAbout, Location};
+    use crate::store::AppendOptions;
+
+    /// The oracle: a claim's replay value read off the whole state answer at its day, as the
+    /// audit read it before it checked claims in one ordered fold.
+    fn value_from_state(
+        s: &query::State,
+        about: ClaimAbout,
+        party: Option<&str>,
+    ) -> serde_json::Value {
+        use serde_json::json;
+        match about {
+            ClaimAbout::MemberCount => json!(s.members.count),
+            ClaimAbout::RatificationCount => json!(s.ratifications.count),
+            ClaimAbout::SignatoryOrdinal => party
+                .and_then(|p| s.members.parties.iter().find(|m| m.code == p))
+                .map_or(serde_json::Value::Null, |m| json!(m.ordinal)),
+            ClaimAbout::StatuteInForce => json!(s.statute.in_force),
+            ClaimAbout::DirectorGeneral => json!(s.director_general.holder),
+            ClaimAbout::BoardChair => json!(s.executive_board.chair),
+            ClaimAbout::Statement => serde_json::Value::Null,
+        }
+    }
+
+    fn ledger_of(events: impl Iterator<Item = crate::event::Event>) -> Ledger {
+        let mut l = Ledger::in_memory().unwrap();
+        let input = events.enumerate().map(|(i, e)| Ok((Location::Index(i), e)));
+        l.append(input, AppendOptions::default()).unwrap();
+        l
+    }
+
+    /// Every claim's replay value from the one-pass fold equals the value the full state answer
+    /// at the claim's day gives, for every kind of claim, and a statement is never replayed.
+    #[test]
+    fn each_claim_is_checked_against_the_state_answer_at_its_day() {
+        let l = ledger_of(crate::synth::events(6_000, 11));
+        let r = report(&l, None).unwrap();
+        let kinds: std::collections::BTreeSet<String> =
+            r.claims.iter().map(|c| format!("{:?}", c.about)).collect();
+        assert!(
+            kinds.len() >= 5,
+            "the synthetic log should hold most claim kinds: {kinds:?}"
+        );
+        let mut checked = 0;
+        for c in &r.claims {
+            let day = crate::date::Day::parse(&c.checked_at).unwrap();
+            let s = query::state(&l, day, None).unwrap();
+            assert_eq!(
+                c.replay,
+                value_from_state(&s, c.about, c.party.as_deref()),
+                "claim seq {} ({:?}) at {}",
+                c.seq,
+                c.about,
+                c.checked_at
+            );
+            assert_eq!(c.holds.is_none(), c.about == ClaimAbout::Statement);
+            checked += 1;
+        }
+        assert!(checked > 100, "only {checked} claims");
+    }
+
+    /// A Director General claim dated after the holder's term ran out (no successor yet) is
+    /// checked against the answer's holder at that day, which asserts none.
+    #[test]
+    fn a_director_general_claim_past_the_term_is_checked_as_the_state_answers_it() {
+        let text = r#"[
+{"type": "officer_appointed", "date": "2010-05-01", "office": "director_general", "person": "A B", "term_years": 2, "source": {"document": "d", "quote": "q"}},
+{"type": "claim", "date": "2011-05-01", "about": "director_general", "value": "A B", "source": {"document": "d", "quote": "q"}},
+{"type": "claim", "date": "2013-05-01", "about": "director_general", "value": "A B", "source": {"document": "d", "quote": "q"}}
+]"#;
+        let events: Vec<_> = crate::event::parse_batch(text)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let l = ledger_of(events.into_iter());
+        let r = report(&l, None).unwrap();
+        let holds: Vec<_> = r.claims.iter().map(|c| c.holds).collect();
+        assert_eq!(holds, [Some(true), Some(false)]);
+        for c in &r.claims {
+            let day = crate::date::Day::parse(&c.checked_at).unwrap();
+            let s = query::state(&l, day, None).unwrap();
+            assert_eq!(c.replay, value_from_state(&s, c.about, c.party.as_deref()));
+        }
+    }
+
+    /// The same holds for the built-in history, and for an answer as known at an earlier
+    /// instant (claims recorded later are left out, the rest answered from that fold).
+    #[test]
+    fn built_in_claims_and_known_at_claims_match_the_state_answers() {
+        let history: Vec<_> = crate::event::parse_batch(crate::history::BUILTIN_HISTORY)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let l = ledger_of(history.into_iter());
+        let r = report(&l, None).unwrap();
+        assert!(
+            r.claims.iter().any(|c| c.holds == Some(false)),
+            "the history has failing claims"
+        );
+        for c in &r.claims {
+            let day = crate::date::Day::parse(&c.checked_at).unwrap();
+            let s = query::state(&l, day, None).unwrap();
+            assert_eq!(
+                c.replay,
+                value_from_state(&s, c.about, c.party.as_deref()),
+                "seq {}",
+                c.seq
+            );
+        }
+    }
 }

@@ -287,6 +287,32 @@ fn add_years(d: NaiveDate, years: u32) -> Option<NaiveDate> {
     d.checked_add_months(chrono::Months::new(years.saturating_mul(12)))
 }
 
+/// The last day of a holder's term: `term_years` after the day the appointment counts from.
+fn term_end(person: Option<&str>, since: &EventDate, term_years: Option<u32>) -> Option<NaiveDate> {
+    match (person, term_years) {
+        (Some(_), Some(y)) => add_years(since.effective_day().to_naive(), y),
+        _ => None,
+    }
+}
+
+/// The holder an answer at `as_of` asserts from an office's fact: the person in office, unless
+/// their term has run out by then with no later appointment or vacancy (the `holder` that
+/// [`state`] gives, without assembling the rest of the answer).
+pub(crate) fn asserted_holder(fact: Option<&Fact>, as_of: Day) -> Option<String> {
+    match fact {
+        Some(Fact::Holder {
+            person,
+            since,
+            term_years,
+            ..
+        }) => match term_end(person.as_deref(), since, *term_years) {
+            Some(end) if as_of.to_naive() >= end => None,
+            _ => person.clone(),
+        },
+        _ => None,
+    }
+}
+
 fn assemble(
     mut src: StateFacts,
     as_of: Day,
@@ -359,10 +385,7 @@ fn assemble(
             vacated_reason,
             previous,
         }) => {
-            let term_end = match (&person, term_years) {
-                (Some(_), Some(y)) => add_years(since.effective_day().to_naive(), y),
-                _ => None,
-            };
+            let term_end = term_end(person.as_deref(), &since, term_years);
             let term_ends = term_end.map(|d| d.format("%Y-%m-%d").to_string());
             // A term that has run out by the day, with no later appointment or vacancy: no
             // source says who held the office since, so the holder is not asserted.
@@ -556,8 +579,8 @@ fn state_in(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State
 
 /// The state as of `as_of` (as [`state`]) with each member's sourced ordinals: the
 /// `signatory_ordinal` claims about it that stand (not retracted; a corrected claim counts in
-/// its latest replacement), recorded by `known_at`. Reads every claim in the log, so it costs a
-/// pass over the log that `state` does not make.
+/// its latest replacement), recorded by `known_at`. Finds them with a scan of the log inside
+/// SQLite for bodies naming `signatory_ordinal`, which `state` does not make.
 pub fn members(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<State, StoreError> {
     ledger.snapshot(|| {
         let mut s = state_in(ledger, as_of, known_at)?;
@@ -565,7 +588,9 @@ pub fn members(ledger: &Ledger, as_of: Day, known_at: Option<&str>) -> Result<St
         let overrides = ledger.overrides(max_seq)?;
         let mut by_party: std::collections::BTreeMap<String, Vec<SourcedOrdinal>> =
             std::collections::BTreeMap::new();
-        ledger.for_each_event(0, max_seq, |e| {
+        // Only a body that names `signatory_ordinal` (a claim, or a correction whose
+        // replacement is one) can hold a sourced ordinal: SQLite passes over the rest.
+        ledger.for_each_event_containing("\"signatory_ordinal\"", max_seq, |e| {
             let active = match &e.event.kind {
                 crate::event::Kind::Correction { corrects, .. } => {
                     overrides.is_active(*corrects, e.seq)

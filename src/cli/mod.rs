@@ -314,12 +314,17 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             let overrides = l.overrides(max)?;
-            let events: Vec<_> = l
-                .party_events(&p)?
-                .into_iter()
-                .filter(|e| max.is_none_or(|m| e.seq <= m))
-                .collect();
-            render::history(out, &p, &events, &overrides, json)?;
+            let max = max.unwrap_or(u64::MAX);
+            // One read transaction: the count in the heading and the events that follow agree.
+            l.snapshot(|| {
+                let count = l.party_event_count(&p, max)?;
+                let mut w = render::History::start(out, &p, count, json).map_err(to_stdout)?;
+                l.for_each_party_event(&p, max, |e| {
+                    w.event(out, &e, &overrides).map_err(to_stdout)
+                })?;
+                w.finish(out).map_err(to_stdout)
+            })
+            .map_err(from_stdout)?;
         }
         Command::Verify { since_head, json } => {
             let since = since_head
@@ -477,8 +482,12 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 .unwrap_or(Day(i32::MAX / 2));
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
-            let events = l.events_between(max, a, b, &["meeting_held"])?;
-            render::meetings(out, &events, json)?;
+            let mut w = render::Meetings::start(out, json)?;
+            l.for_each_event_between(max, a, b, &["meeting_held"], |e| {
+                w.event(out, &e).map_err(to_stdout)
+            })
+            .map_err(from_stdout)?;
+            w.finish(out)?;
         }
         Command::Years {
             from,
@@ -572,6 +581,24 @@ where
         iofs_ledger::effect::dry_run(l, items, opts).map(Outcome::DryRun)
     } else {
         l.append(items, opts).map(Outcome::Appended)
+    }
+}
+
+/// An error writing the answer, carried through a store callback (see [`from_stdout`]).
+fn to_stdout(source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: PathBuf::from("<stdout>"),
+        source,
+    }
+}
+
+/// Turns an error carried by [`to_stdout`] back into an output error.
+fn from_stdout(e: StoreError) -> CliError {
+    match e {
+        StoreError::Io { path, source } if path.as_os_str() == "<stdout>" => {
+            CliError::Output(source)
+        }
+        e => e.into(),
     }
 }
 

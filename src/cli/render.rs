@@ -19,6 +19,47 @@ pub fn json<T: Serialize>(out: Out, v: &T) -> io::Result<()> {
     writeln!(out)
 }
 
+/// A pretty JSON array written element by element: byte for byte what [`json`] writes for the
+/// whole array at that depth (each element is formatted alone and indented to its depth), so
+/// an answer of any length is written as it is produced and never held whole.
+pub struct JsonArray {
+    depth: usize,
+    first: bool,
+}
+
+impl JsonArray {
+    /// Writes the opening bracket of an array nested `depth` levels deep (0: the document).
+    pub fn open(out: Out, depth: usize) -> io::Result<JsonArray> {
+        out.write_all(b"[")?;
+        Ok(JsonArray { depth, first: true })
+    }
+
+    /// Writes one element.
+    pub fn push<T: Serialize>(&mut self, out: Out, v: &T) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(v)?;
+        out.write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        let pad = "  ".repeat(self.depth + 1);
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(pad.as_bytes())?;
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the closing bracket.
+    pub fn close(self, out: Out) -> io::Result<()> {
+        if !self.first {
+            out.write_all(b"\n")?;
+            out.write_all("  ".repeat(self.depth).as_bytes())?;
+        }
+        out.write_all(b"]")
+    }
+}
+
 fn role(r: Role) -> &'static str {
     match r {
         Role::Chair => "chair",
@@ -363,40 +404,51 @@ pub fn log_json(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
     writeln!(out)
 }
 
-/// `history PARTY`.
-pub fn history(
-    out: Out,
-    p: &Party,
-    events: &[StoredEvent],
-    o: &Overrides,
-    as_json: bool,
-) -> io::Result<()> {
-    if as_json {
-        return json(
+/// `history PARTY`, written as its events arrive: [`History::start`] with the number of
+/// events, [`History::event`] for each in seq order, then [`History::finish`].
+pub struct History {
+    json: Option<JsonArray>,
+}
+
+impl History {
+    /// Writes the heading (text) or the opening of the object (JSON).
+    pub fn start(out: Out, p: &Party, count: u64, as_json: bool) -> io::Result<History> {
+        if as_json {
+            writeln!(out, "{{")?;
+            writeln!(out, "  \"party\": {},", serde_json::to_string(p.code())?)?;
+            writeln!(
+                out,
+                "  \"name\": {},",
+                serde_json::to_string(&p.display_name())?
+            )?;
+            writeln!(out, "  \"unidentified\": {},", p.is_placeholder())?;
+            write!(out, "  \"events\": ")?;
+            return Ok(History {
+                json: Some(JsonArray::open(out, 1)?),
+            });
+        }
+        writeln!(
             out,
-            &json!({
-                "party": p.code(),
-                "name": p.display_name(),
-                "unidentified": p.is_placeholder(),
-                "events": events.iter().map(|e| {
-                    let mut v = stored_json(e, o);
-                    if let (Value::Object(m), Some(d)) = (&mut v, e.event.world_event().and_then(|w| w.date)) {
-                        m.insert("precision".into(), json!(d.precision()));
-                    }
-                    v
-                }).collect::<Vec<_>>(),
-            }),
-        );
+            "{} {} ({} event{})",
+            p.code(),
+            p.display_name(),
+            count,
+            if count == 1 { "" } else { "s" }
+        )?;
+        Ok(History { json: None })
     }
-    writeln!(
-        out,
-        "{} {} ({} event{})",
-        p.code(),
-        p.display_name(),
-        events.len(),
-        if events.len() == 1 { "" } else { "s" }
-    )?;
-    for e in events {
+
+    /// Writes one event.
+    pub fn event(&mut self, out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
+        if let Some(arr) = &mut self.json {
+            let mut v = stored_json(e, o);
+            if let (Value::Object(m), Some(d)) =
+                (&mut v, e.event.world_event().and_then(|w| w.date))
+            {
+                m.insert("precision".into(), json!(d.precision()));
+            }
+            return arr.push(out, &v);
+        }
         let w = e.event.world_event().unwrap_or(&e.event);
         let precision = w
             .date
@@ -423,9 +475,17 @@ pub fn history(
             e.recorded_at,
             e.event.source.citation(),
             e.event.source.quote
-        )?;
+        )
     }
-    Ok(())
+
+    /// Ends the answer.
+    pub fn finish(self, out: Out) -> io::Result<()> {
+        if let Some(arr) = self.json {
+            arr.close(out)?;
+            writeln!(out, "\n}}")?;
+        }
+        Ok(())
+    }
 }
 
 /// `verify`.
@@ -635,28 +695,42 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// `meetings`.
-pub fn meetings(out: Out, events: &[StoredEvent], as_json: bool) -> io::Result<()> {
-    if as_json {
-        let o = Overrides::default();
-        return json(
-            out,
-            &events
-                .iter()
-                .map(|e| stored_json(e, &o))
-                .collect::<Vec<_>>(),
-        );
+/// `meetings`, written as the events arrive: [`Meetings::start`], [`Meetings::event`] for each
+/// in replay order, then [`Meetings::finish`].
+pub struct Meetings {
+    json: Option<JsonArray>,
+}
+
+impl Meetings {
+    /// Starts the answer (the opening bracket, in JSON).
+    pub fn start(out: Out, as_json: bool) -> io::Result<Meetings> {
+        Ok(Meetings {
+            json: as_json.then(|| JsonArray::open(out, 0)).transpose()?,
+        })
     }
-    for e in events {
+
+    /// Writes one meeting.
+    pub fn event(&mut self, out: Out, e: &StoredEvent) -> io::Result<()> {
+        if let Some(arr) = &mut self.json {
+            return arr.push(out, &stored_json(e, &Overrides::default()));
+        }
         let w = e.event.world_event().unwrap_or(&e.event);
         let when = match (w.date, w.end_date) {
             (Some(d), Some(end)) => format!("{d} to {end}"),
             (Some(d), None) => d.to_string(),
             _ => "-".into(),
         };
-        writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)?;
+        writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)
     }
-    Ok(())
+
+    /// Ends the answer.
+    pub fn finish(self, out: Out) -> io::Result<()> {
+        if let Some(arr) = self.json {
+            arr.close(out)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
 }
 
 /// `years`.

@@ -215,6 +215,29 @@ impl Ledger {
             .transpose()
     }
 
+    /// Like [`Ledger::for_each_event`] from the start, but only for the events whose stored body
+    /// contains `needle`: SQLite passes over the other rows without handing them out or having
+    /// them parsed, so an answer that needs one rare kind of event out of a long log reads it at
+    /// the speed of a table scan. `f` still judges each event it gets (a quote may contain the
+    /// needle too).
+    pub fn for_each_event_containing(
+        &self,
+        needle: &str,
+        max_seq: Option<u64>,
+        mut f: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq, recorded_at, body, hash FROM events WHERE seq <= ?1 AND instr(body, ?2) > 0 ORDER BY seq")
+            .ctx("reading the log")?;
+        let max = max_seq.map_or(i64::MAX, |m| m.min(i64::MAX as u64) as i64);
+        let mut rows = st.query(params![max, needle]).ctx("reading the log")?;
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            f(to_stored(stored(r).ctx("reading the log")?)?)?;
+        }
+        Ok(())
+    }
+
     /// Calls `f` for each event with seq > `after` (and ≤ `max_seq`), in seq order.
     pub fn for_each_event(
         &self,
@@ -532,6 +555,36 @@ impl Ledger {
         Ok((proj, uncertain))
     }
 
+    /// Folds the live events with seq ≤ `max_seq` in replay order, once, and calls `at` with the
+    /// projection as it stands at the end of each day in `days` (ascending, no repeats): the
+    /// fold of the events effective by that day, exactly what [`Ledger::fold_until`] folds for
+    /// it. One pass over the log whatever the number of days; `at` runs on the thread that
+    /// folds, so it must be `Send`. Events pending at a day are not gathered.
+    pub fn fold_at_days(
+        &self,
+        max_seq: u64,
+        days: &[Day],
+        mut at: impl FnMut(Day, &Projection) -> Result<(), StoreError> + Send,
+    ) -> Result<(), StoreError> {
+        debug_assert!(days.windows(2).all(|w| w[0] < w[1]), "days must ascend");
+        let mut proj = Projection::new();
+        let mut next = 0;
+        self.for_each_live_state_event(max_seq, i64::MAX, |rday, seq, event| {
+            while let Some(&d) = days.get(next).filter(|d| i64::from(d.0) < rday) {
+                at(d, &proj)?;
+                next += 1;
+            }
+            if let Some(world) = event.world_event() {
+                proj.apply(seq, world).map_err(|v| broken(seq, &v))?;
+            }
+            Ok(())
+        })?;
+        for &d in days.get(next..).unwrap_or_default() {
+            at(d, &proj)?;
+        }
+        Ok(())
+    }
+
     /// Every fact `key` held, in replay order, by a fold of the live events recorded up to
     /// `max_seq` (what [`Ledger::key_history`] reads from the read models, as known then).
     pub fn key_history_until(
@@ -557,18 +610,52 @@ impl Ledger {
 
     /// Events naming `party` (including retractions and corrections of them), in seq order.
     pub fn party_events(&self, party: &Party) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_party_event(party, u64::MAX, |e| {
+            out.push(e);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// How many events with seq ≤ `max_seq` name `party` (what [`Ledger::for_each_party_event`]
+    /// will hand over).
+    pub fn party_event_count(&self, party: &Party, max_seq: u64) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM party_events WHERE party = ?1 AND seq <= ?2")
+            .and_then(|mut st| {
+                st.query_row(
+                    params![party.code(), max_seq.min(i64::MAX as u64) as i64],
+                    |r| r.get(0),
+                )
+            })
+            .ctx("counting a party's events")?;
+        Ok(n as u64)
+    }
+
+    /// Hands each event with seq ≤ `max_seq` naming `party` (retractions and corrections of
+    /// them included) to `f`, in seq order, one at a time: memory stays flat however many there are.
+    pub fn for_each_party_event(
+        &self,
+        party: &Party,
+        max_seq: u64,
+        mut f: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT e.seq, e.recorded_at, e.body, e.hash FROM party_events p JOIN events e ON e.seq = p.seq WHERE p.party = ?1 ORDER BY e.seq")
+            .prepare_cached("SELECT e.seq, e.recorded_at, e.body, e.hash FROM party_events p JOIN events e ON e.seq = p.seq WHERE p.party = ?1 AND p.seq <= ?2 ORDER BY e.seq")
             .ctx("reading a party's events")?;
         let rows = st
-            .query_map([party.code()], stored)
+            .query_map(
+                params![party.code(), max_seq.min(i64::MAX as u64) as i64],
+                stored,
+            )
             .ctx("reading a party's events")?;
-        let mut out = Vec::new();
         for r in rows {
-            out.push(to_stored(r.ctx("reading a party's events")?)?);
+            f(to_stored(r.ctx("reading a party's events")?)?)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Live events of the given types whose effective day lies in `[from, to]`, in replay order,
@@ -580,6 +667,24 @@ impl Ledger {
         to: Day,
         types: &[&str],
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_event_between(max_seq, from, to, types, |e| {
+            out.push(e);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands each event [`Ledger::events_between`] would return to `f`, in the same order, one
+    /// at a time: memory stays flat however many there are.
+    pub fn for_each_event_between(
+        &self,
+        max_seq: Option<u64>,
+        from: Day,
+        to: Day,
+        types: &[&str],
+        mut f: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let overrides = load_overrides(&self.conn, max_seq)?;
         let mut st = self
             .conn
@@ -588,7 +693,6 @@ impl Ledger {
         let mut rows = st
             .query(params![from.0 as i64, to.0 as i64])
             .ctx("reading the log")?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next().ctx("reading the log")? {
             let ord = r.get::<_, i64>(0).ctx("reading the log")? as u64;
             let seq = r.get::<_, i64>(1).ctx("reading the log")? as u64;
@@ -606,10 +710,10 @@ impl Ledger {
                 .world_event()
                 .is_some_and(|w| types.is_empty() || types.contains(&w.kind.type_name()))
             {
-                out.push(se);
+                f(se)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
