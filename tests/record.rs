@@ -478,13 +478,13 @@ fn a_refused_record_names_the_flag_at_fault() {
         (
             vec!["statute_ratified", "--party", "KAZ", "--date", "2025-01-01"],
             1,
-            "--party (seq 135): rule",
+            "--party (seq 143): rule",
         ),
         // A record rule: a date after the day of recording.
         (
             vec!["statute_signed", "--party", "BRN", "--date", "9999"],
             1,
-            "--date (seq 135): rule",
+            "--date (seq 143): rule",
         ),
         // A seat with neither party nor office.
         (
@@ -532,7 +532,7 @@ fn a_refused_record_names_the_flag_at_fault() {
         (
             vec!["retraction", "--retracts", "999", "--reason", "r"],
             1,
-            "--retracts (seq 135): rule",
+            "--retracts (seq 143): rule",
         ),
         // A replacement that is not an event.
         (
