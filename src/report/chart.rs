@@ -151,14 +151,16 @@ impl StepChart {
         let title_id = format!("{id}-title");
         let desc_id = format!("{id}-desc");
         let base = H - BOTTOM;
-        let mut last_label_x = f64::NEG_INFINITY;
+        let (mut last_x, mut last_half) = (f64::NEG_INFINITY, 0.0);
         let mut labelled = Vec::new();
-        // Strong markers are always labelled; others when they do not crowd the previous one.
+        // Strong markers are always labelled; others when their label (about 6.2 units a
+        // character, centred) does not run into the previous label.
         for m in &self.markers {
             let x = self.x(m.day);
-            let show = m.strong || x - last_label_x >= 30.0;
+            let half = m.label.chars().count() as f64 * 3.1;
+            let show = m.strong || x - last_x >= last_half + half + 4.0;
             if show {
-                last_label_x = x;
+                (last_x, last_half) = (x, half);
             }
             labelled.push((m, x, show));
         }
