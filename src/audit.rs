@@ -349,8 +349,8 @@ pub struct ClaimCheck {
     pub party: Option<String>,
     /// Its topic, if any.
     pub topic: Option<String>,
-    /// The date it speaks of, as written.
-    pub date: String,
+    /// The date it speaks of, in the event format's shape.
+    pub date: crate::date::EventDate,
     /// The day it was checked at (the last day of its date).
     pub checked_at: String,
     /// What the source asserts.
@@ -382,8 +382,8 @@ pub struct DateIssue {
     /// Its type.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Its date as written.
-    pub date: String,
+    /// Its date, in the event format's shape.
+    pub date: crate::date::EventDate,
     /// Its precision.
     pub precision: crate::date::Precision,
     /// Why the date is what it is, when inferred.
@@ -429,8 +429,8 @@ pub struct Amendment {
 /// The Statute's entry into force: as asserted, and as derived from Article 21(1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EntryIntoForce {
-    /// The asserted date (from `statute_entered_into_force`), as written.
-    pub asserted: Option<String>,
+    /// The asserted date (from `statute_entered_into_force`), in the event format's shape.
+    pub asserted: Option<crate::date::EventDate>,
     /// The asserting event's seq.
     pub asserted_seq: Option<u64>,
     /// The tenth ratification: party, date as written, seq.
@@ -467,6 +467,57 @@ pub struct Report {
     pub amendments: Vec<Amendment>,
     /// Entry into force, asserted against derived.
     pub entry_into_force: EntryIntoForce,
+}
+
+/// The counts of each kind of finding (`audit --summary`): what a large ledger's report holds,
+/// at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Events in the log.
+    pub events: u64,
+    /// The head.
+    pub head: String,
+    /// Claims checked against replay.
+    pub claims: usize,
+    /// Claims that disagree with replay.
+    pub claims_disagreeing: usize,
+    /// Claims replay cannot check (statements).
+    pub claims_unchecked: usize,
+    /// Topics on which claims contradict each other.
+    pub contradictions: usize,
+    /// Events whose date is not stated as a day, or inferred.
+    pub dates_not_exact: usize,
+    /// Of those, events whose date is inferred.
+    pub dates_inferred: usize,
+    /// Placeholder parties.
+    pub placeholders: usize,
+    /// Retractions and corrections.
+    pub amendments: usize,
+    /// Whether the asserted entry into force agrees with Article 21(1) (null: cannot tell).
+    pub entry_into_force_agrees: Option<bool>,
+}
+
+impl Report {
+    /// The counts of each kind of finding.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            events: self.events,
+            head: self.head.clone(),
+            claims: self.claims.len(),
+            claims_disagreeing: self
+                .claims
+                .iter()
+                .filter(|c| c.holds == Some(false))
+                .count(),
+            claims_unchecked: self.claims.iter().filter(|c| c.holds.is_none()).count(),
+            contradictions: self.contradictions.len(),
+            dates_not_exact: self.dates.len(),
+            dates_inferred: self.dates.iter().filter(|d| d.inferred.is_some()).count(),
+            placeholders: self.placeholders.len(),
+            amendments: self.amendments.len(),
+            entry_into_force_agrees: self.entry_into_force.agrees,
+        }
+    }
 }
 
 /// What replay gives for a claim, read from the fold at the claim's day: the same fields a
@@ -543,7 +594,7 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
     let mut dates = Vec::new();
     let mut placeholders: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut amendments = Vec::new();
-    let mut asserted: Option<(String, u64)> = None;
+    let mut asserted: Option<(crate::date::EventDate, u64)> = None;
     let mut events = 0u64;
     // The day each claim is checked at, beside `claims`.
     let mut claim_days = Vec::new();
@@ -594,13 +645,13 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
                 dates.push(DateIssue {
                     seq: e.seq,
                     kind: w.kind.type_name().into(),
-                    date: d.to_string(),
+                    date: d,
                     precision: d.precision(),
                     inferred: w.inferred.clone(),
                 });
             }
             if let Kind::StatuteEnteredIntoForce {} = w.kind {
-                asserted = Some((d.to_string(), e.seq));
+                asserted = Some((d, e.seq));
             }
             if let Kind::Claim { .. } = w.kind {
                 if let Kind::Claim {
@@ -616,7 +667,7 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
                         about: *about,
                         party: party.as_ref().map(|p| p.code().to_string()),
                         topic: topic.clone(),
-                        date: d.to_string(),
+                        date: d,
                         checked_at: at.to_string(),
                         claimed: value.clone(),
                         replay: serde_json::Value::Null,
@@ -746,7 +797,7 @@ pub const DAYS_AFTER_TENTH: i64 = 30;
 
 fn entry_into_force(
     ledger: &Ledger,
-    asserted: Option<(String, u64)>,
+    asserted: Option<(crate::date::EventDate, u64)>,
     known_at: Option<&str>,
 ) -> Result<EntryIntoForce, StoreError> {
     let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
@@ -774,13 +825,13 @@ fn entry_into_force(
         (plus(a), plus(b))
     });
     let agrees = match (&asserted, &derived) {
-        (Some((a, _)), Some(d)) => Some(a == d),
+        (Some((a, _)), Some(d)) => Some(a.text() == *d),
         _ => None,
     };
     let finding = match (&asserted, &tenth, &derived) {
         (_, None, _) => format!("fewer than {RATIFICATIONS_FOR_FORCE} ratifications are recorded"),
         (None, Some(t), _) => format!("no entry into force is recorded; the tenth ratification is {} ({})", t.name, t.since),
-        (Some((a, _)), Some(t), Some(d)) if a == d => format!("asserted {a} is the thirtieth day after the tenth ratification ({} on {})", t.name, t.since),
+        (Some((a, _)), Some(t), Some(d)) if a.text() == *d => format!("asserted {a} is the thirtieth day after the tenth ratification ({} on {})", t.name, t.since),
         (Some((a, _)), Some(t), Some(d)) => match &derived_window {
             None => format!(
                 "asserted {a}, but the thirtieth day after the tenth ratification ({} on {}) is {d}",
@@ -797,7 +848,7 @@ fn entry_into_force(
         ),
     };
     Ok(EntryIntoForce {
-        asserted: asserted.as_ref().map(|a| a.0.clone()),
+        asserted: asserted.as_ref().map(|a| a.0),
         asserted_seq: asserted.map(|a| a.1),
         tenth_ratification: tenth,
         derived,

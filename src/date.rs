@@ -36,6 +36,11 @@ impl Day {
     pub fn to_naive(self) -> NaiveDate {
         NaiveDate::from_num_days_from_ce_opt(self.0).unwrap_or(NaiveDate::MIN)
     }
+
+    /// The year this day falls in.
+    pub fn year(self) -> i32 {
+        self.to_naive().year()
+    }
 }
 
 impl Day {

@@ -200,20 +200,20 @@ pub fn compare(before: &State, after: &State) -> Vec<Change> {
     );
     push(
         "statute_adopted",
-        before.statute.adopted.clone().into(),
-        after.statute.adopted.clone().into(),
+        serde_json::json!(before.statute.adopted),
+        serde_json::json!(after.statute.adopted),
         None,
     );
     push(
         "organisation_established",
-        before.organisation.established.clone().into(),
-        after.organisation.established.clone().into(),
+        serde_json::json!(before.organisation.established),
+        serde_json::json!(after.organisation.established),
         None,
     );
     push(
         "secretariat_operational",
-        before.organisation.secretariat_operational.clone().into(),
-        after.organisation.secretariat_operational.clone().into(),
+        serde_json::json!(before.organisation.secretariat_operational),
+        serde_json::json!(after.organisation.secretariat_operational),
         None,
     );
     push(

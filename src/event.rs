@@ -15,11 +15,12 @@ use crate::party::Party;
 
 mod canonical;
 mod fast;
+pub mod json_schema;
 pub mod lines;
 pub mod schema;
 
 /// Where a fact comes from: a document or a URL, and the sentence it rests on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     /// A document's name (for the built-in history, the seed file's name).
@@ -43,7 +44,19 @@ impl Source {
 }
 
 /// An organ or forum that meets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Organ {
     /// The IOFS General Assembly.
@@ -91,7 +104,19 @@ impl Organ {
 }
 
 /// An office held by one person at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Office {
     /// The Director General of IOFS.
@@ -108,7 +133,7 @@ impl Office {
 }
 
 /// A seat's role on a board.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Chairs the board.
@@ -122,7 +147,7 @@ pub enum Role {
 }
 
 /// One seat of a board: a party, or an office held ex officio.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Seat {
     /// The party holding the seat.
@@ -136,7 +161,7 @@ pub struct Seat {
 }
 
 /// What a claim is about (see `docs/event-format.md`, "Claims").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimAbout {
     /// Number of members at the date; `value` is an integer.
@@ -160,7 +185,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The kind of an event and its own fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 /// Serialized externally tagged (`{"statute_signed": {...}}`); [`Event::to_value`] and
 /// [`Event::from_object`] turn that into the flat `type` field of the format.
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -287,6 +312,11 @@ impl Kind {
         matches!(self, Kind::Retraction { .. } | Kind::Correction { .. })
     }
 
+    /// Whether the `type` string names a record event (`retraction`, `correction`).
+    pub fn is_record_type(type_name: &str) -> bool {
+        matches!(type_name, "retraction" | "correction")
+    }
+
     /// Every party this event names (for `history PARTY`).
     pub fn parties(&self) -> Vec<&Party> {
         match self {
@@ -365,12 +395,22 @@ pub struct ParseError {
 
 const STORE_FIELDS: [&str; 4] = ["seq", "recorded_at", "hash", "prev_hash"];
 
+/// The fields every event type shares (the JSON Schema's common properties are generated from
+/// this struct: `json_schema`).
+#[derive(schemars::JsonSchema)]
 struct CommonRepr {
+    /// When it happened: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or bounds `{"not_before",
+    /// "not_after"}` (required on every type but `retraction` and `correction`).
     date: Option<EventDate>,
+    /// The last day of an event lasting several days.
     end_date: Option<EventDate>,
+    /// The document or URL the event rests on, and the sentence it rests on (required).
     source: Option<Source>,
+    /// A second source for the date, when `source` does not state it.
     date_source: Option<Source>,
+    /// Why the date is what it is, when the quoted sentence does not state it.
     inferred: Option<String>,
+    /// Free text.
     note: Option<String>,
 }
 

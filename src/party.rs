@@ -78,6 +78,15 @@ pub enum PartyError {
     /// A placeholder whose label is empty or has characters other than `a-z`, `0-9`, `-`.
     #[error("bad placeholder `{0}`: the label after `unidentified:` must be 1-64 characters of a-z, 0-9 and -")]
     BadPlaceholder(String),
+    /// A name or code typed by a person ([`resolve`]) that matches no party; `suggestion` is
+    /// the nearest one, as `NGA (Nigeria)`, when one is near enough.
+    #[error("no party matches `{input}`.{} Give an ISO 3166-1 alpha-3 code (any case) or an English name of an OIC member state (`iofs-ledger parties` lists them), or `unidentified:<label>`", suggestion.as_deref().map(|s| format!(" Did you mean {s}?")).unwrap_or_default())]
+    NoMatch {
+        /// What was typed.
+        input: String,
+        /// The nearest party, as `CODE (Name)`.
+        suggestion: Option<String>,
+    },
 }
 
 /// A party to the Statute: an OIC member state or an unidentified placeholder.
@@ -174,9 +183,262 @@ impl<'de> Deserialize<'de> for Party {
     }
 }
 
+/// Other names people use for member states (folded as [`fold`] folds input): former and
+/// formal names, short forms and well-known abbreviations. The table's own names and codes
+/// need no entry.
+const ALIASES: &[(&str, &str)] = &[
+    ("ivory coast", "CIV"),
+    ("turkey", "TUR"),
+    ("republic of turkiye", "TUR"),
+    ("uae", "ARE"),
+    ("emirates", "ARE"),
+    ("the emirates", "ARE"),
+    ("saudi", "SAU"),
+    ("ksa", "SAU"),
+    ("kingdom of saudi arabia", "SAU"),
+    ("brunei", "BRN"),
+    ("the gambia", "GMB"),
+    ("republic of the gambia", "GMB"),
+    ("islamic republic of iran", "IRN"),
+    ("syrian arab republic", "SYR"),
+    ("state of palestine", "PSE"),
+    ("kyrgyz republic", "KGZ"),
+    ("kirghizia", "KGZ"),
+    ("union of the comoros", "COM"),
+    ("arab republic of egypt", "EGY"),
+    ("republic of iraq", "IRQ"),
+    ("hashemite kingdom of jordan", "JOR"),
+    ("jordan hashemite kingdom", "JOR"),
+    ("republic of kazakhstan", "KAZ"),
+    ("islamic republic of pakistan", "PAK"),
+    ("islamic republic of mauritania", "MRT"),
+    ("islamic republic of afghanistan", "AFG"),
+    ("kingdom of morocco", "MAR"),
+    ("kingdom of bahrain", "BHR"),
+    ("state of qatar", "QAT"),
+    ("state of kuwait", "KWT"),
+    ("sultanate of oman", "OMN"),
+    ("republic of yemen", "YEM"),
+    ("libyan arab jamahiriya", "LBY"),
+    ("state of libya", "LBY"),
+    ("upper volta", "BFA"),
+    ("dahomey", "BEN"),
+    ("republic of guinea", "GIN"),
+    ("guinea conakry", "GIN"),
+    ("surinam", "SUR"),
+    ("maldive islands", "MDV"),
+    ("federal republic of nigeria", "NGA"),
+    ("republic of senegal", "SEN"),
+    ("republic of uzbekistan", "UZB"),
+    ("republic of tajikistan", "TJK"),
+    ("republic of azerbaijan", "AZE"),
+    ("people's republic of bangladesh", "BGD"),
+    ("republic of indonesia", "IDN"),
+];
+
+/// Folds a typed name for comparison: lower case, common Latin diacritics dropped (`ô` → `o`,
+/// `ü` → `u`), apostrophes removed, hyphens, dots, commas and underscores read as spaces,
+/// runs of spaces collapsed.
+fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = true; // drops leading spaces
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' => 'i',
+            'ñ' | 'ń' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ş' | 'š' | 'ś' => 's',
+            'ğ' => 'g',
+            'ž' | 'ź' | 'ż' => 'z',
+            '\'' | '’' | '‘' | '`' | '´' => continue,
+            '-' | '‐' | '–' | '—' | '.' | ',' | '_' | '/' => ' ',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        };
+        if c == ' ' {
+            if space {
+                continue;
+            }
+            space = true;
+        } else {
+            space = false;
+        }
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Every folded spelling a person may type, with the code it means: codes, the table's names,
+/// the aliases. Built once.
+fn spellings() -> &'static [(String, &'static str)] {
+    static ALL: std::sync::OnceLock<Vec<(String, &'static str)>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all = Vec::with_capacity(OIC_MEMBER_STATES.len() * 2 + ALIASES.len());
+        for (code, name) in OIC_MEMBER_STATES {
+            all.push((code.to_ascii_lowercase(), code));
+            all.push((fold(name), code));
+        }
+        for (alias, code) in ALIASES {
+            all.push((fold(alias), *code));
+        }
+        all
+    })
+}
+
+/// Resolves what a person typed to a party: an ISO 3166-1 alpha-3 code in any case (`nga`),
+/// an English name or a common alias in any case, with or without accents and a leading
+/// "the" (`Nigeria`, `saudi arabia`, `Cote d'Ivoire`, `Ivory Coast`, `Turkey`), or a
+/// placeholder `unidentified:<label>`. The party returned is canonical (`NGA`).
+///
+/// A near miss is refused with the nearest party named ([`PartyError::NoMatch`]:
+/// "did you mean NGA (Nigeria)?"). Input files are not read through this: the event format
+/// takes canonical codes only ([`Party::parse`]).
+///
+/// ```
+/// use iofs_ledger::party::{resolve, PartyError};
+/// assert_eq!(resolve("Côte d'Ivoire")?.code(), "CIV");
+/// assert_eq!(resolve("nga")?.code(), "NGA");
+/// let e = resolve("Nigera").unwrap_err();
+/// assert!(e.to_string().contains("Did you mean NGA (Nigeria)?"));
+/// # Ok::<(), PartyError>(())
+/// ```
+pub fn resolve(input: &str) -> Result<Party, PartyError> {
+    let trimmed = input.trim();
+    if trimmed.len() >= PLACEHOLDER_PREFIX.len()
+        && trimmed.is_char_boundary(PLACEHOLDER_PREFIX.len())
+        && trimmed[..PLACEHOLDER_PREFIX.len()].eq_ignore_ascii_case(PLACEHOLDER_PREFIX)
+    {
+        let label = &trimmed[PLACEHOLDER_PREFIX.len()..];
+        return Party::parse(&format!("{PLACEHOLDER_PREFIX}{label}"));
+    }
+    let folded = fold(trimmed);
+    let key = folded.strip_prefix("the ").unwrap_or(&folded);
+    let all = spellings();
+    if let Some((_, code)) = all.iter().find(|(s, _)| s == key || *s == folded) {
+        return Party::parse(code);
+    }
+    // The nearest spelling, if it is near: at most a third of the letters differ (one for a
+    // three-letter code).
+    // Ranked by similarity (edits over the longer length), so `nigera` is nearer `nigeria`
+    // than `niger`.
+    let nearest = all
+        .iter()
+        .filter(|(s, _)| {
+            let d = strsim::damerau_levenshtein(key, s);
+            d > 0 && d * 3 <= s.chars().count().max(key.chars().count())
+        })
+        .map(|(s, code)| (strsim::normalized_damerau_levenshtein(key, s), *code))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    Err(PartyError::NoMatch {
+        input: input.to_string(),
+        suggestion: nearest
+            .and_then(|(_, code)| state_name_of(code).map(|name| format!("{code} ({name})"))),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every way the issue lists of typing a party reaches the canonical code.
+    #[test]
+    fn names_codes_and_aliases_in_any_case_and_with_or_without_accents_resolve() {
+        for (typed, code) in [
+            ("Nigeria", "NGA"),
+            ("nga", "NGA"),
+            ("NGA", "NGA"),
+            ("Nga", "NGA"),
+            ("saudi arabia", "SAU"),
+            ("SAUDI ARABIA", "SAU"),
+            ("  Saudi   Arabia ", "SAU"),
+            ("Cote d'Ivoire", "CIV"),
+            ("Côte d'Ivoire", "CIV"),
+            ("Côte d’Ivoire", "CIV"),
+            ("cote divoire", "CIV"),
+            ("Ivory Coast", "CIV"),
+            ("Turkey", "TUR"),
+            ("Türkiye", "TUR"),
+            ("turkiye", "TUR"),
+            ("UAE", "ARE"),
+            ("United Arab Emirates", "ARE"),
+            ("The Gambia", "GMB"),
+            ("gambia", "GMB"),
+            ("Guinea Bissau", "GNB"),
+            ("guinea-bissau", "GNB"),
+            ("Guinea", "GIN"),
+            ("Niger", "NER"),
+            ("Brunei", "BRN"),
+            ("Kyrgyz Republic", "KGZ"),
+            ("unidentified:signatory-30", "unidentified:signatory-30"),
+            ("Unidentified:signatory-30", "unidentified:signatory-30"),
+        ] {
+            assert_eq!(
+                resolve(typed).map(|p| p.code().to_string()),
+                Ok(code.to_string()),
+                "{typed}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_near_miss_is_refused_naming_the_nearest_party() {
+        for (typed, want) in [
+            ("Nigera", "NGA (Nigeria)"),
+            ("nigeriaa", "NGA (Nigeria)"),
+            ("Kazakstan", "KAZ (Kazakhstan)"),
+            ("saudi arabya", "SAU (Saudi Arabia)"),
+            ("Cote d Ivoir", "CIV (Côte d'Ivoire)"),
+        ] {
+            match resolve(typed) {
+                Err(e @ PartyError::NoMatch { .. }) => {
+                    assert!(
+                        e.to_string().contains(&format!("Did you mean {want}?")),
+                        "{typed}: {e}"
+                    );
+                }
+                other => panic!("{typed}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn far_misses_suggest_nothing_and_say_what_is_accepted() {
+        for typed in ["France", "", "zzzzzz", "United States of America"] {
+            match resolve(typed) {
+                Err(PartyError::NoMatch { suggestion, .. }) => {
+                    assert_eq!(suggestion, None, "{typed}")
+                }
+                other => panic!("{typed}: {other:?}"),
+            }
+        }
+        let msg = resolve("France").unwrap_err().to_string();
+        assert!(msg.contains("alpha-3 code") && msg.contains("iofs-ledger parties"));
+        assert!(matches!(
+            resolve("unidentified:A b"),
+            Err(PartyError::BadPlaceholder(_))
+        ));
+    }
+
+    #[test]
+    fn every_name_and_alias_in_the_tables_resolves_to_its_own_code() {
+        for (code, name) in OIC_MEMBER_STATES {
+            assert_eq!(resolve(name).map(|p| p.code().to_string()), Ok(code.into()));
+        }
+        for (alias, code) in ALIASES {
+            assert_eq!(
+                resolve(alias).map(|p| p.code().to_string()),
+                Ok((*code).into())
+            );
+        }
+    }
 
     #[test]
     fn the_table_has_57_distinct_three_letter_codes() {

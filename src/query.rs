@@ -20,8 +20,9 @@ pub struct MemberEntry {
     pub name: String,
     /// Whether the source does not name this party.
     pub unidentified: bool,
-    /// Date of its signature, as written.
-    pub since: String,
+    /// Date of its signature, in the event format's shape (`"YYYY"`, `"YYYY-MM"`,
+    /// `"YYYY-MM-DD"` or `{"not_before", "not_after"}`).
+    pub since: EventDate,
     /// The day the signature counts from (the last day of its date).
     pub counted_from: String,
     /// How precisely the signature's date is known.
@@ -63,8 +64,8 @@ pub struct PartyEntry {
     pub name: String,
     /// Whether unidentified.
     pub unidentified: bool,
-    /// Since when, as written.
-    pub since: String,
+    /// Since when, in the event format's shape.
+    pub since: EventDate,
     /// The day it counts from (the last day of its date).
     pub counted_from: String,
     /// How precisely its date is known.
@@ -94,12 +95,12 @@ pub struct Counted {
 /// The Statute's status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statute {
-    /// Whether adopted by the day.
-    pub adopted: Option<String>,
+    /// When adopted (in the event format's shape), if by the day.
+    pub adopted: Option<EventDate>,
     /// Whether in force at the day.
     pub in_force: bool,
-    /// Since when (as written).
-    pub since: Option<String>,
+    /// Since when (in the event format's shape).
+    pub since: Option<EventDate>,
     /// Signatures made so far (including by parties that later withdrew).
     pub signatures: u64,
 }
@@ -109,8 +110,8 @@ pub struct Statute {
 pub struct OfficeState {
     /// The holder, or null when vacant or never filled.
     pub holder: Option<String>,
-    /// Since when (as written).
-    pub since: Option<String>,
+    /// Since when (in the event format's shape).
+    pub since: Option<EventDate>,
     /// Term in years, when given.
     pub term_years: Option<u32>,
     /// The day the term ends, when a term is given: `term_years` after the day the
@@ -162,8 +163,8 @@ pub struct BoardState {
     pub chair: Option<String>,
     /// All seats.
     pub members: Vec<SeatEntry>,
-    /// Elected when (as written).
-    pub since: Option<String>,
+    /// Elected when (in the event format's shape).
+    pub since: Option<EventDate>,
     /// The election's seq.
     pub seq: Option<u64>,
 }
@@ -180,8 +181,8 @@ pub struct Uncertain {
     pub party: Option<String>,
     /// For an office whose term has ended: the last holder, not asserted after the term.
     pub person: Option<String>,
-    /// Its date, as written.
-    pub date: String,
+    /// Its date, in the event format's shape.
+    pub date: EventDate,
     /// The date's precision.
     pub precision: Precision,
     /// Why it is uncertain.
@@ -191,10 +192,10 @@ pub struct Uncertain {
 /// Milestones reached by the day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Organisation {
-    /// When established (as written), if by the day.
-    pub established: Option<String>,
+    /// When established (in the event format's shape), if by the day.
+    pub established: Option<EventDate>,
     /// When the secretariat became operational, if by the day.
-    pub secretariat_operational: Option<String>,
+    pub secretariat_operational: Option<EventDate>,
 }
 
 /// The state as of a day.
@@ -276,7 +277,7 @@ fn entry(p: &Party, since: &EventDate, seq: u64) -> PartyEntry {
         code: p.code().to_string(),
         name: p.display_name(),
         unidentified: p.is_placeholder(),
-        since: since.text(),
+        since: *since,
         counted_from: since.effective_day().text(),
         precision: since.precision(),
         seq,
@@ -347,7 +348,7 @@ fn assemble(
                 code: p.code().to_string(),
                 name: p.display_name(),
                 unidentified: p.is_placeholder(),
-                since: since.text(),
+                since,
                 counted_from: since.effective_day().text(),
                 precision: since.precision(),
                 ordinal,
@@ -364,9 +365,9 @@ fn assemble(
         }
     }
     members.sort_by_key(|m| m.ordinal);
-    let since_of = |m: Milestone| -> Result<Option<String>, StoreError> {
+    let since_of = |m: Milestone| -> Result<Option<EventDate>, StoreError> {
         Ok(match src.get(&Key::Milestone(m)).cloned() {
-            Some(Fact::Since { since, .. }) => Some(since.to_string()),
+            Some(Fact::Since { since, .. }) => Some(since),
             _ => None,
         })
     };
@@ -402,7 +403,7 @@ fn assemble(
                     kind: "officer_appointed".into(),
                     party: None,
                     person: Some(t.person.clone()),
-                    date: since.text(),
+                    date: since,
                     precision: since.precision(),
                     why: format!(
                         "the {}-year term of {} as Director General ended on {}; no source says who held the office after it, so no holder is asserted",
@@ -418,7 +419,7 @@ fn assemble(
                     reason: vacated_reason,
                 }),
                 holder: if term_ended.is_some() { None } else { person },
-                since: Some(since.to_string()),
+                since: Some(since),
                 term_years,
                 term_ends,
                 seq: Some(seq),
@@ -439,7 +440,7 @@ fn assemble(
         Some(Fact::Board { seats, since, seq }) => BoardState {
             chair: chair_of(src.get(&Key::Board(Organ::ExecutiveBoard))),
             members: seats.iter().map(seat_entry).collect(),
-            since: Some(since.to_string()),
+            since: Some(since),
             seq: Some(seq),
         },
         _ => BoardState {
@@ -510,6 +511,7 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
     let precision = date.precision();
     let (start, end) = date.window();
     let (written, end) = (date.text(), end.text());
+    let date_shape = date;
     let what = match precision {
         Precision::Year => "only the year is known",
         Precision::Month => "only the month is known",
@@ -521,7 +523,7 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
         kind: p.kind.clone(),
         party: p.party.as_ref().map(|p| p.code().to_string()),
         person: None,
-        date: written.clone(),
+        date: date_shape,
         precision,
         why: [
             what,
@@ -647,14 +649,14 @@ pub fn state_by_replay(ledger: &Ledger, as_of: Day) -> Result<State, StoreError>
 pub struct Tenure {
     /// The holder.
     pub person: String,
-    /// When the tenure began, as written.
-    pub from: String,
+    /// When the tenure began, in the event format's shape.
+    pub from: EventDate,
     /// The day it counts from.
     pub counted_from: String,
     /// Term in years, when given.
     pub term_years: Option<u32>,
-    /// When it ended, as written (null: still in office).
-    pub until: Option<String>,
+    /// When it ended, in the event format's shape (null: still in office).
+    pub until: Option<EventDate>,
     /// Why it ended: the reason given, or `succeeded by <name>`.
     pub ended_by: Option<String>,
     /// The day the term ends, when a term is given (`term_years` after `counted_from`).
@@ -696,7 +698,7 @@ pub fn officers(
         };
         if let (Some(last), Some(end)) = (out.last_mut(), ends.last()) {
             if last.until.is_none() {
-                last.until = Some(since.to_string());
+                last.until = Some(since);
                 last.ended_by = Some(match (&person, vacated_reason) {
                     (None, Some(r)) => r,
                     (Some(p), _) => format!("succeeded by {p}"),
@@ -717,7 +719,7 @@ pub fn officers(
             let term_ends = end.map(|d| d.format("%Y-%m-%d").to_string());
             out.push(Tenure {
                 person,
-                from: since.to_string(),
+                from: since,
                 counted_from: day.to_string(),
                 term_years,
                 until: None,

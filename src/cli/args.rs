@@ -2,7 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use iofs_ledger::date::Day;
+
+use super::opts::{first_day, last_day, DocFormat, TableFormat};
+
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
 
 /// An event-sourced membership and governance ledger for the Islamic Organisation for Food
 /// Security (IOFS).
@@ -10,15 +17,25 @@ use clap::{Parser, Subcommand};
 /// Exit codes: 0 success, 1 refused input, failed verification or unusable ledger file,
 /// 2 usage error.
 #[derive(Debug, Parser)]
-#[command(name = "iofs-ledger", version, max_term_width = 100)]
+#[command(
+    name = "iofs-ledger",
+    version,
+    max_term_width = 100,
+    after_long_help = super::examples::TOP
+)]
 pub struct Cli {
     /// The ledger file [default: $IOFS_LEDGER_DB, else ./iofs-ledger.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub db: Option<PathBuf>,
 
-    /// How long an append waits for another writer's lock, in seconds.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
-    pub lock_timeout: f64,
+    /// How long a writing command waits for another writer's lock, in seconds [default: 30]
+    /// (also accepted after `append`, `rebuild` and `init`).
+    #[arg(long, value_name = "SECS", help_heading = GLOBAL)]
+    pub lock_timeout: Option<f64>,
+
+    /// No progress bars or notes on stderr (errors are still printed).
+    #[arg(long, short, global = true, help_heading = GLOBAL)]
+    pub quiet: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -29,12 +46,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the ledger and load the built-in history (never overwrites a file).
+    #[command(after_long_help = super::examples::INIT)]
     Init {
         /// Create an empty ledger instead.
         #[arg(long)]
         empty: bool,
+        /// `--json`: print a receipt (first_seq, last_seq, count, recorded_at, head).
+        #[command(flatten)]
+        format: DocFormat,
     },
     /// Append events (JSON Lines, or one JSON array) from FILE or standard input; all or none.
+    #[command(after_long_help = super::examples::APPEND)]
     Append {
         /// The input file; `-` or nothing for standard input.
         #[arg(value_name = "FILE")]
@@ -47,36 +69,42 @@ pub enum Command {
         /// accepted, 1 if refused).
         #[arg(long)]
         dry_run: bool,
-        /// With --dry-run, print JSON.
-        #[arg(long, requires = "dry_run")]
-        json: bool,
+        /// `--json`: print a receipt (first_seq, last_seq, count, recorded_at, head), or with
+        /// --dry-run what would change, as JSON.
+        #[command(flatten)]
+        format: DocFormat,
+        #[command(flatten)]
+        lock: Lock,
     },
     /// The state as of a day: members, ratifications, observers, Statute, Director General,
     /// Executive Board, and what is uncertain.
+    #[command(after_long_help = super::examples::STATE)]
     State {
-        /// The day (YYYY-MM-DD), inclusive.
-        #[arg(long, value_name = "DATE")]
-        as_of: String,
+        /// The day, inclusive: YYYY, YYYY-MM or YYYY-MM-DD (a year or month means its last
+        /// day) [default: today, UTC].
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        as_of: Option<Day>,
         /// Answer from the events recorded at or before this instant (RFC 3339, or a day
         /// meaning its end, UTC).
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: DocFormat,
     },
     /// The members as of a day.
+    #[command(after_long_help = super::examples::MEMBERS)]
     Members {
-        /// The day (YYYY-MM-DD), inclusive.
-        #[arg(long, value_name = "DATE")]
-        as_of: String,
+        /// The day, inclusive: YYYY, YYYY-MM or YYYY-MM-DD (a year or month means its last
+        /// day) [default: today, UTC].
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        as_of: Option<Day>,
         /// Answer as known at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: TableFormat,
     },
+    #[command(after_long_help = super::examples::LOG)]
     /// Every event with its seq, recorded_at and hash, in seq order.
     Log {
         /// Only events after this seq (to catch up from the last seq seen).
@@ -85,111 +113,123 @@ pub enum Command {
         /// Only events recorded at or before this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print one JSON object per line.
-        #[arg(long)]
-        json: bool,
+        /// `--format json` prints one JSON object per line.
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// A party's whole timeline, with sources.
+    #[command(after_long_help = super::examples::HISTORY)]
     History {
-        /// Party code (e.g. KAZ) or placeholder (unidentified:label).
+        /// The party: a code in any case (KAZ, nga), an English name ("Saudi Arabia",
+        /// "Cote d'Ivoire", Turkey) or a placeholder (unidentified:label).
         party: String,
         /// Only events recorded at or before this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// Check the hash chain, the append-only triggers, every rule and the read models.
+    #[command(after_long_help = super::examples::VERIFY)]
     Verify {
         /// Also prove the log only grew since this head was noted (from `head`).
         #[arg(long, value_name = "SEQ:HASH")]
         since_head: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: DocFormat,
     },
     /// Print the last seq and its hash.
+    #[command(after_long_help = super::examples::HEAD)]
     Head {
         /// The head as it was at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: DocFormat,
     },
     /// Rebuild every read model from the log.
-    Rebuild,
+    #[command(after_long_help = super::examples::REBUILD)]
+    Rebuild {
+        /// `--json`: print a receipt (first_seq, last_seq, count, recorded_at, head).
+        #[command(flatten)]
+        format: DocFormat,
+        #[command(flatten)]
+        lock: Lock,
+    },
     /// Print the log as JSON Lines that `init --empty` plus `append` turn back into a ledger.
+    #[command(after_long_help = super::examples::EXPORT)]
     Export {
         /// Only events recorded at or before this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
     },
     /// What changed between two days: joins, ratifications, withdrawals, offices, board.
+    #[command(after_long_help = super::examples::DIFF)]
     Diff {
-        /// The first day.
-        #[arg(long, value_name = "DATE")]
-        from: String,
-        /// The second day.
-        #[arg(long, value_name = "DATE")]
-        to: String,
+        /// The first day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month means its first day).
+        #[arg(long, value_name = "DATE", value_parser = first_day)]
+        from: Day,
+        /// The second day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month means its last day).
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        to: Day,
         /// Answer as known at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// Report what deserves an auditor's eye: claims against replay, contradictions, inferred
     /// and bounded dates, placeholders, corrections and retractions, entry into force.
+    #[command(after_long_help = super::examples::AUDIT)]
     Audit {
         /// Report as known at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
+        /// Only the counts of each kind of finding (for large ledgers).
         #[arg(long)]
-        json: bool,
+        summary: bool,
+        #[command(flatten)]
+        format: DocFormat,
     },
     /// Meetings held between two days (inclusive).
+    #[command(after_long_help = super::examples::MEETINGS)]
     Meetings {
         /// Only events recorded at or before this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// From this day.
-        #[arg(long, value_name = "DATE")]
-        from: Option<String>,
-        /// Up to this day.
-        #[arg(long, value_name = "DATE")]
-        to: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        /// From this day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month means its first day).
+        #[arg(long, value_name = "DATE", value_parser = first_day)]
+        from: Option<Day>,
+        /// Up to this day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month means its last day).
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        to: Option<Day>,
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// The state at the end of each year: members, ratifications, Statute, Director General,
     /// Executive Board chair.
+    #[command(after_long_help = super::examples::YEARS)]
     Years {
-        /// The first year.
-        #[arg(long, value_name = "YEAR")]
-        from: i32,
-        /// The last year.
-        #[arg(long, value_name = "YEAR")]
-        to: i32,
+        /// The first year: YYYY (or YYYY-MM, YYYY-MM-DD: the year it falls in).
+        #[arg(long, value_name = "DATE", value_parser = first_day)]
+        from: Day,
+        /// The last year: YYYY (or YYYY-MM, YYYY-MM-DD: the year it falls in).
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        to: Day,
         /// Answer as known at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// Everyone who held the office of Director General, with their terms.
+    #[command(after_long_help = super::examples::OFFICERS)]
     Officers {
         /// Answer as known at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// Record one event from flags: `record TYPE --FIELD VALUE …` (`record TYPE --help` lists
     /// the type's fields; `record` alone lists the types). Add --dry-run to see what it would
@@ -218,39 +258,42 @@ pub enum Command {
         line: bool,
     },
     /// The party codes the ledger accepts (the 57 OIC member states).
+    #[command(after_long_help = super::examples::PARTIES)]
     Parties {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// A series over valid time: members, ratifications, observers, Statute, Director General,
     /// Executive Board chair and uncertain events at each step from one day to another.
+    #[command(after_long_help = super::examples::TIMELINE)]
     Timeline {
-        /// The first day (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE")]
-        from: String,
-        /// The last day (YYYY-MM-DD); the last step is on or before it.
-        #[arg(long, value_name = "DATE")]
-        to: String,
+        /// The first day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month: its first day).
+        #[arg(long, value_name = "DATE", value_parser = first_day)]
+        from: Day,
+        /// The last day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month: its last day); the last
+        /// step is on or before it.
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        to: Day,
         /// The interval between steps: day, week, month or year.
         #[arg(long, value_name = "INTERVAL", default_value = "month")]
         every: String,
         /// Answer as known at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: TableFormat,
     },
     /// Write a static report (HTML, no script, nothing from the network): status, chart,
     /// officers, board, one page per party, meetings, audit.
+    #[command(after_long_help = super::examples::REPORT)]
     Report {
         /// The directory to write (created; must be empty or absent unless --force).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// The report's day [default: today, UTC].
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
+        /// The report's day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month: its last day)
+        /// [default: today, UTC].
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        as_of: Option<Day>,
         /// Report as known at this instant.
         #[arg(long, value_name = "TIMESTAMP")]
         known_at: Option<String>,
@@ -258,6 +301,55 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_long_help = super::examples::COMPLETIONS)]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    #[command(after_long_help = super::examples::MAN)]
+    Man,
+}
+
+impl Command {
+    /// Whether the answer is text for people (which may be wrapped to fit a terminal), not
+    /// JSON, CSV, an export, a completion script or a manual page.
+    pub fn prints_text(&self) -> bool {
+        use super::opts::OutputFormat;
+        match self {
+            Command::State { format, .. }
+            | Command::Verify { format, .. }
+            | Command::Head { format, .. }
+            | Command::Audit { format, .. }
+            | Command::Init { format, .. }
+            | Command::Append { format, .. }
+            | Command::Rebuild { format, .. } => !format.json(),
+            Command::Members { format, .. }
+            | Command::Log { format, .. }
+            | Command::History { format, .. }
+            | Command::Diff { format, .. }
+            | Command::Meetings { format, .. }
+            | Command::Years { format, .. }
+            | Command::Officers { format, .. }
+            | Command::Parties { format }
+            | Command::Timeline { format, .. } => format.get() == OutputFormat::Text,
+            Command::Report { .. } => true,
+            Command::Export { .. }
+            | Command::Record { .. }
+            | Command::Template { .. }
+            | Command::Completions { .. }
+            | Command::Man => false,
+        }
+    }
+}
+
+/// `--lock-timeout`, where a command writes (flatten it into a writing command).
+#[derive(Debug, Clone, Args)]
+pub struct Lock {
+    /// How long to wait for another writer's lock, in seconds [default: 30].
+    #[arg(long = "lock-timeout", value_name = "SECS")]
+    pub lock_timeout: Option<f64>,
 }
 
 #[cfg(test)]

@@ -1,26 +1,32 @@
 //! The command-line layer: the only place that reads arguments and prints.
 
 mod args;
+mod examples;
+mod fit;
+mod opts;
+mod progress;
 mod record;
 mod render;
 mod report;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use iofs_ledger::date::Day;
 use iofs_ledger::event::lines::with_parsed_lines;
 use iofs_ledger::event::{parse_batch, Prepared};
 use iofs_ledger::history::BUILTIN_HISTORY;
-use iofs_ledger::party::Party;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
 use iofs_ledger::{audit, query};
 
-use args::{Cli, Command};
+use args::{Cli, Command, Lock};
+use opts::{check_range, OutputFormat};
+use progress::Progress;
+use render::Receipt;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,13 +70,32 @@ impl CliError {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {
+            // `--version` names the SQLite library and the built-in history's head too;
+            // `-V` stays the one short line.
+            let long = std::env::args_os().any(|a| a == "--version");
+            let text = if long {
+                long_version()
+            } else {
+                e.render().to_string()
+            };
+            let mut out = io::stdout().lock();
+            let _ = write!(out, "{text}").and_then(|()| out.flush());
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let buffered = io::BufWriter::new(stdout.lock());
+    // Text answers are wrapped to fit a terminal; pipes and files get whole lines.
+    let mut out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text())
+    {
+        Some(width) => Box::new(fit::Fit::new(buffered, width)),
+        None => Box::new(buffered),
+    };
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(CliError::Output));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,6 +111,25 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// What `--version` prints: the version, the SQLite library compiled in, and the head of the
+/// built-in history (what `init` creates).
+pub fn long_version() -> String {
+    let head = Ledger::in_memory()
+        .map_err(CliError::from)
+        .and_then(|mut l| {
+            load_builtin(&mut l)?;
+            Ok(l.head()?)
+        })
+        .map(|h| format!("{}:{}", h.seq, h.hash))
+        .unwrap_or_else(|e| format!("unavailable ({e})"));
+    format!(
+        "iofs-ledger {}\nSQLite {}\nbuilt-in history head {}\n",
+        env!("CARGO_PKG_VERSION"),
+        iofs_ledger::store::sqlite_version(),
+        head
+    )
+}
+
 fn db_path(cli: &Cli) -> PathBuf {
     cli.db
         .clone()
@@ -97,7 +141,13 @@ fn db_path(cli: &Cli) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("iofs-ledger.db"))
 }
 
+/// Set by `--quiet`: notes on stderr are left out (errors never are).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn note(msg: &str) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     #[allow(clippy::print_stderr)]
     {
         eprintln!("iofs-ledger: {msg}");
@@ -136,26 +186,46 @@ fn open_for_reading(path: &Path) -> Result<Ledger, CliError> {
     }
 }
 
-fn day(s: &str, flag: &str) -> Result<Day, CliError> {
-    Day::parse(s).map_err(|e| CliError::Usage(format!("{flag}: {e}")))
-}
-
 fn known_at(s: &Option<String>) -> Result<Option<String>, CliError> {
     s.as_deref()
         .map(|s| query::parse_known_at(s).map_err(|e| CliError::Usage(format!("--known-at: {e}"))))
         .transpose()
 }
 
-fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
-    let path = db_path(&cli);
-    if !(cli.lock_timeout.is_finite() && cli.lock_timeout >= 0.0 && cli.lock_timeout < 1e6) {
+/// The lock timeout: the command's own `--lock-timeout`, else the one before the command.
+fn lock_timeout(top: Option<f64>, lock: &Lock) -> Result<Duration, CliError> {
+    let secs = lock.lock_timeout.or(top).unwrap_or(30.0);
+    if !(secs.is_finite() && (0.0..1e6).contains(&secs)) {
         return Err(CliError::Usage(
             "--lock-timeout must be a number of seconds between 0 and 1000000".into(),
         ));
     }
-    let lock_timeout = Duration::from_secs_f64(cli.lock_timeout);
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Maps a store error raised by an output callback back to the output error it carries.
+fn output_error(e: StoreError) -> CliError {
+    match e {
+        StoreError::Io { source, .. } => CliError::Output(source),
+        e => e.into(),
+    }
+}
+
+fn to_store(io: io::Error) -> StoreError {
+    StoreError::Io {
+        path: PathBuf::from("<stdout>"),
+        source: io,
+    }
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    let path = db_path(&cli);
+    let quiet = cli.quiet;
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+    let top_lock = cli.lock_timeout;
+    lock_timeout(top_lock, &Lock { lock_timeout: None })?;
     match cli.command {
-        Command::Init { empty } => {
+        Command::Init { empty, format } => {
             Ledger::create(&path, |l| {
                 if empty {
                     Ok(())
@@ -173,27 +243,33 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             })?;
             let l = Ledger::open(&path, Access::ReadOnly)?;
             let head = l.head()?;
-            writeln!(
-                out,
-                "created {} with {} event{}{}; head {}:{}",
-                path.display(),
-                head.seq,
-                if head.seq == 1 { "" } else { "s" },
-                if empty {
-                    ""
-                } else {
-                    " of the built-in history"
-                },
-                head.seq,
-                head.hash
-            )?;
+            if format.json() {
+                render::json(out, &Receipt::of_log(&head, head.seq))?;
+            } else {
+                writeln!(
+                    out,
+                    "created {} with {} event{}{}; head {}:{}",
+                    path.display(),
+                    head.seq,
+                    if head.seq == 1 { "" } else { "s" },
+                    if empty {
+                        ""
+                    } else {
+                        " of the built-in history"
+                    },
+                    head.seq,
+                    head.hash
+                )?;
+            }
         }
         Command::Append {
             file,
             expect_head,
             dry_run,
-            json,
+            format,
+            lock,
         } => {
+            let timeout = lock_timeout(top_lock, &lock)?;
             // A dry run never upgrades nor writes the file (see `store::dry_run`).
             let access = if dry_run {
                 Access::Inspect
@@ -201,23 +277,35 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 Access::ReadWrite
             };
             let mut l = Ledger::open(&path, access)?;
-            l.set_busy_timeout(lock_timeout)?;
-            let (name, reader): (String, Box<dyn Read + Send>) = match file.as_deref() {
-                None => ("standard input".into(), Box::new(io::stdin())),
-                Some(p) if p == Path::new("-") => ("standard input".into(), Box::new(io::stdin())),
-                Some(p) => (
-                    p.display().to_string(),
-                    Box::new(
-                        std::fs::File::open(p)
-                            .map_err(|e| CliError::Input(p.display().to_string(), e))?,
-                    ),
-                ),
+            l.set_busy_timeout(timeout)?;
+            let stdin = |quiet: bool| -> (String, Box<dyn Read + Send>, Option<u64>) {
+                if !quiet && io::stdin().is_terminal() {
+                    note("reading events from standard input (JSON Lines or a JSON array); end with Ctrl-D on a line of its own (Ctrl-Z then Enter on Windows), or Ctrl-C to append nothing");
+                }
+                ("standard input".into(), Box::new(io::stdin()), None)
             };
-            let appended = match append_from(&mut l, reader, &name, expect_head, dry_run)? {
+            let (name, reader, len): (String, Box<dyn Read + Send>, Option<u64>) =
+                match file.as_deref() {
+                    None => stdin(quiet),
+                    Some(p) if p == Path::new("-") => stdin(quiet),
+                    Some(p) => {
+                        let f = std::fs::File::open(p)
+                            .map_err(|e| CliError::Input(p.display().to_string(), e))?;
+                        let len = f.metadata().ok().map(|m| m.len());
+                        (p.display().to_string(), Box::new(f), len)
+                    }
+                };
+            let progress = Progress::bytes(quiet, len, "appending");
+            let reader = progress.wrap(reader);
+            let outcome = append_from(&mut l, reader, &name, expect_head, dry_run);
+            progress.finish();
+            let appended = match outcome? {
                 Outcome::Appended(a) => a,
-                Outcome::DryRun(e) => return record::dry_run(out, &e, json),
+                Outcome::DryRun(e) => return record::dry_run(out, &e, format.json()),
             };
-            if appended.count() == 0 {
+            if format.json() {
+                render::json(out, &Receipt::of_append(&appended))?;
+            } else if appended.count() == 0 {
                 writeln!(
                     out,
                     "appended nothing (empty input); head {}",
@@ -240,13 +328,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::State {
             as_of,
             known_at: k,
-            json,
+            format,
         } => {
-            let d = day(&as_of, "--as-of")?;
+            let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let s = query::state(&l, d, k.as_deref())?;
-            if json {
+            if format.json() {
                 render::json(out, &s)?;
             } else {
                 render::state(out, &s)?;
@@ -255,17 +343,17 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Members {
             as_of,
             known_at: k,
-            json,
+            format,
         } => {
-            let d = day(&as_of, "--as-of")?;
+            let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let mut s = query::members(&l, d, k.as_deref())?;
             // Only what the membership answer depends on.
             s.uncertain
                 .retain(|u| matches!(u.kind.as_str(), "statute_signed" | "membership_withdrawn"));
-            if json {
-                render::json(
+            match format.get() {
+                OutputFormat::Json => render::json(
                     out,
                     &serde_json::json!({
                         "as_of": s.as_of,
@@ -274,51 +362,66 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                         "parties": s.members.parties,
                         "uncertain": s.uncertain,
                     }),
-                )?;
-            } else {
-                render::members(out, &s)?;
+                )?,
+                OutputFormat::Csv => render::members_csv(out, &s)?,
+                OutputFormat::Text => render::members(out, &s)?,
             }
         }
         Command::Log {
             after,
             known_at: k,
-            json,
+            format,
         } => {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             let overrides = l.overrides(max)?;
-            l.for_each_event(after, max, |e| {
-                let r = if json {
-                    render::log_json(out, &e, &overrides)
-                } else {
-                    render::log_line(out, &e, &overrides)
-                };
-                r.map_err(|io| StoreError::Io {
-                    path: PathBuf::from("<stdout>"),
-                    source: io,
-                })
-            })
-            .map_err(|e| match e {
-                StoreError::Io { source, .. } => CliError::Output(source),
-                e => e.into(),
-            })?;
+            match format.get() {
+                OutputFormat::Csv => {
+                    let mut csv = render::LogCsv::new(&mut *out);
+                    csv.header()?;
+                    l.for_each_event(after, max, |e| csv.row(&e, &overrides).map_err(to_store))
+                        .map_err(output_error)?;
+                    csv.finish()?;
+                }
+                fmt => l
+                    .for_each_event(after, max, |e| {
+                        if fmt == OutputFormat::Json {
+                            render::log_json(out, &e, &overrides)
+                        } else {
+                            render::log_line(out, &e, &overrides)
+                        }
+                        .map_err(to_store)
+                    })
+                    .map_err(output_error)?,
+            }
         }
         Command::History {
             party,
             known_at: k,
-            json,
+            format,
         } => {
-            let p = Party::parse(&party).map_err(|e| CliError::Usage(e.to_string()))?;
+            let p = opts::party_arg(&party)?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             let overrides = l.overrides(max)?;
+            if format.get() == OutputFormat::Csv {
+                let events: Vec<_> = l
+                    .party_events(&p)?
+                    .into_iter()
+                    .filter(|e| max.is_none_or(|m| e.seq <= m))
+                    .collect();
+                render::history_csv(out, &p, &events, &overrides)?;
+                return Ok(());
+            }
             let max = max.unwrap_or(u64::MAX);
             // One read transaction: the count in the heading and the events that follow agree.
             l.snapshot(|| {
                 let count = l.party_event_count(&p, max)?;
-                let mut w = render::History::start(out, &p, count, json).map_err(to_stdout)?;
+                let mut w =
+                    render::History::start(out, &p, count, format.get() == OutputFormat::Json)
+                        .map_err(to_stdout)?;
                 l.for_each_party_event(&p, max, |e| {
                     w.event(out, &e, &overrides).map_err(to_stdout)
                 })?;
@@ -326,7 +429,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             })
             .map_err(from_stdout)?;
         }
-        Command::Verify { since_head, json } => {
+        Command::Verify { since_head, format } => {
             let since = since_head
                 .as_deref()
                 .map(|s| {
@@ -366,8 +469,11 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let v = audit::verify(&mut l, since.as_ref().map(|(s, h)| (*s, h.as_str())))?;
-            if json {
+            let progress = Progress::spinner(quiet, "verifying");
+            let v = audit::verify(&mut l, since.as_ref().map(|(s, h)| (*s, h.as_str())));
+            progress.finish();
+            let v = v?;
+            if format.json() {
                 render::json(out, &v)?;
             } else {
                 render::verification(out, &v)?;
@@ -386,7 +492,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 return Err(CliError::VerifyFailed);
             }
         }
-        Command::Head { known_at: k, json } => {
+        Command::Head {
+            known_at: k,
+            format,
+        } => {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let h = match k.as_deref() {
@@ -407,7 +516,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     }
                 }
             };
-            if json {
+            if format.json() {
                 render::json(
                     out,
                     &serde_json::json!({"seq": h.seq, "hash": h.hash, "recorded_at": h.recorded_at}),
@@ -416,73 +525,85 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 writeln!(out, "{}:{}", h.seq, h.hash)?;
             }
         }
-        Command::Rebuild => {
+        Command::Rebuild { format, lock } => {
+            let timeout = lock_timeout(top_lock, &lock)?;
             let mut l = Ledger::open(&path, Access::ReadWrite)?;
-            l.set_busy_timeout(lock_timeout)?;
-            let n = l.rebuild()?;
-            writeln!(out, "rebuilt the read models from {n} events")?;
+            l.set_busy_timeout(timeout)?;
+            let progress = Progress::spinner(quiet, "rebuilding the read models");
+            let n = l.rebuild();
+            progress.finish();
+            let n = n?;
+            if format.json() {
+                let head = l.head()?;
+                let mut r = Receipt::of_log(&head, n);
+                // A rebuild records nothing.
+                r.recorded_at = None;
+                render::json(out, &r)?;
+            } else {
+                writeln!(out, "rebuilt the read models from {n} events")?;
+            }
         }
         Command::Export { known_at: k } => {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             l.for_each_event(0, max, |e| {
-                writeln!(out, "{}", e.event.canonical_json()).map_err(|io| StoreError::Io {
-                    path: PathBuf::from("<stdout>"),
-                    source: io,
-                })
+                writeln!(out, "{}", e.event.canonical_json()).map_err(to_store)
             })
-            .map_err(|e| match e {
-                StoreError::Io { source, .. } => CliError::Output(source),
-                e => e.into(),
-            })?;
+            .map_err(output_error)?;
         }
         Command::Diff {
             from,
             to,
             known_at: k,
-            json,
+            format,
         } => {
-            let (a, b) = (day(&from, "--from")?, day(&to, "--to")?);
+            check_range(Some(from), Some(to))?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let d = audit::diff(&l, a, b, k.as_deref())?;
-            if json {
-                render::json(out, &d)?;
-            } else {
-                render::diff(out, &d)?;
+            let d = audit::diff(&l, from, to, k.as_deref())?;
+            match format.get() {
+                OutputFormat::Json => render::json(out, &d)?,
+                OutputFormat::Csv => render::diff_csv(out, &d)?,
+                OutputFormat::Text => render::diff(out, &d)?,
             }
         }
-        Command::Audit { known_at: k, json } => {
+        Command::Audit {
+            known_at: k,
+            summary,
+            format,
+        } => {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            let r = audit::report(&l, k.as_deref())?;
-            if json {
-                render::json(out, &r)?;
-            } else {
-                render::audit(out, &r)?;
+            let progress = Progress::spinner(quiet, "auditing");
+            let r = audit::report(&l, k.as_deref());
+            progress.finish();
+            let r = r?;
+            match (summary, format.json()) {
+                (true, true) => render::json(out, &r.summary())?,
+                (true, false) => render::audit_summary(out, &r.summary())?,
+                (false, true) => render::json(out, &r)?,
+                (false, false) => render::audit(out, &r)?,
             }
         }
         Command::Meetings {
             known_at: k,
             from,
             to,
-            json,
+            format,
         } => {
+            check_range(from, to)?;
             let k = known_at(&k)?;
-            let a = from
-                .as_deref()
-                .map(|s| day(s, "--from"))
-                .transpose()?
-                .unwrap_or(Day(1));
-            let b = to
-                .as_deref()
-                .map(|s| day(s, "--to"))
-                .transpose()?
-                .unwrap_or(Day(i32::MAX / 2));
+            let a = from.unwrap_or(Day(1));
+            let b = to.unwrap_or(Day(i32::MAX / 2));
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
-            let mut w = render::Meetings::start(out, json)?;
+            if format.get() == OutputFormat::Csv {
+                let events = l.events_between(max, a, b, &["meeting_held"])?;
+                render::meetings_csv(out, &events)?;
+                return Ok(());
+            }
+            let mut w = render::Meetings::start(out, format.get() == OutputFormat::Json)?;
             l.for_each_event_between(max, a, b, &["meeting_held"], |e| {
                 w.event(out, &e).map_err(to_stdout)
             })
@@ -493,27 +614,28 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             from,
             to,
             known_at: k,
-            json,
+            format,
         } => {
-            if !(1..=9999).contains(&from)
-                || !(1..=9999).contains(&to)
-                || from > to
-                || to - from > 1000
-            {
+            check_range(Some(from), Some(to))?;
+            let (from, to) = (from.year(), to.year());
+            if to - from > 1000 {
                 return Err(CliError::Usage(
-                    "--from and --to are years 0001-9999, from <= to, at most 1000 apart".into(),
+                    "--from and --to are at most 1000 years apart".into(),
                 ));
             }
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let years = query::year_ends(&l, from, to, k.as_deref())?;
-            if json {
-                render::json(out, &years)?;
-            } else {
-                render::years(out, &years)?;
+            match format.get() {
+                OutputFormat::Json => render::json(out, &years)?,
+                OutputFormat::Csv => render::years_csv(out, &years)?,
+                OutputFormat::Text => render::years(out, &years)?,
             }
         }
-        Command::Officers { known_at: k, json } => {
+        Command::Officers {
+            known_at: k,
+            format,
+        } => {
             let l = open_for_reading(&path)?;
             let k = known_at(&k)?;
             let t = query::officers(
@@ -521,24 +643,24 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 iofs_ledger::event::Office::DirectorGeneral,
                 k.as_deref(),
             )?;
-            if json {
-                render::json(out, &t)?;
-            } else {
-                render::officers(out, &t)?;
+            match format.get() {
+                OutputFormat::Json => render::json(out, &t)?,
+                OutputFormat::Csv => render::officers_csv(out, &t)?,
+                OutputFormat::Text => render::officers(out, &t)?,
             }
         }
-        Command::Parties { json } => render::parties(out, json)?,
+        Command::Parties { format } => render::parties(out, format.get())?,
         Command::Timeline {
             from,
             to,
             every,
             known_at: k,
-            json,
+            format,
         } => {
-            let (a, b) = (day(&from, "--from")?, day(&to, "--to")?);
+            check_range(Some(from), Some(to))?;
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
-            report::timeline(out, &l, a, b, &every, k.as_deref(), json)?;
+            report::timeline(out, &l, from, to, &every, k.as_deref(), format.get())?;
         }
         Command::Report {
             out: dir,
@@ -546,15 +668,21 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             known_at: k,
             force,
         } => {
-            let d = match as_of.as_deref() {
-                Some(s) => day(s, "--as-of")?,
-                None => Day::from_naive(chrono::Utc::now().date_naive()),
-            };
+            let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             report::report(out, &l, &dir, d, k.as_deref(), force)?;
         }
-        Command::Record { ty, flags } => record::record(path, lock_timeout, ty, flags, out)?,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "iofs-ledger", out);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(out)?;
+        }
+        Command::Record { ty, flags } => {
+            let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
+            record::record(path, timeout, ty, flags, out)?
+        }
         Command::Template { ty, line } => record::template(ty, line, out)?,
     }
     Ok(())

@@ -1,15 +1,23 @@
-//! Rendering answers for people (aligned text) and for scripts (JSON).
+//! Rendering answers for people (aligned text) and for scripts (JSON, and CSV for tables).
+//!
+//! JSON dates have the event format's own shapes (`"YYYY"`, `"YYYY-MM"`, `"YYYY-MM-DD"` or
+//! `{"not_before", "not_after"}`): the answer types hold `EventDate`s, never prose. CSV is
+//! written by the `csv` crate, a header row first; a date column holds the date as written and
+//! its first and last days as `YYYY-MM-DD` columns where a spreadsheet needs to sort.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use iofs_ledger::audit::{Diff, Report, Verification};
+use iofs_ledger::audit::{Diff, Report, Summary, Verification};
+use iofs_ledger::date::EventDate;
 use iofs_ledger::event::{Event, Kind, Role};
 use iofs_ledger::party::{Party, OIC_MEMBER_STATES};
 use iofs_ledger::query::{MemberEntry, State, Tenure, YearEnd};
-use iofs_ledger::store::{Overrides, StoredEvent};
+use iofs_ledger::store::{Appended, Head, Overrides, StoredEvent};
+
+use super::opts::OutputFormat;
 
 type Out<'a> = &'a mut dyn Write;
 
@@ -168,7 +176,7 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
     let adopted = s
         .statute
         .adopted
-        .as_deref()
+        .as_ref()
         .map(|a| format!("adopted {a}"))
         .unwrap_or_else(|| "not adopted".into());
     match &s.statute.since {
@@ -239,11 +247,11 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
         out,
         "Organisation: {}; secretariat {}",
         org.established
-            .as_deref()
+            .as_ref()
             .map(|e| format!("established {e}"))
             .unwrap_or_else(|| "not established".into()),
         org.secretariat_operational
-            .as_deref()
+            .as_ref()
             .map(|e| format!("operational since {e}"))
             .unwrap_or_else(|| "not operational".into()),
     )?;
@@ -572,7 +580,7 @@ pub fn diff(out: Out, d: &Diff) -> io::Result<()> {
             chair(&a.chair),
             b.members.len(),
             chair(&b.chair),
-            b.since.as_deref().unwrap_or("-")
+            b.since.map(|d| d.text()).unwrap_or_else(|| "-".into())
         )?;
     }
     Ok(())
@@ -652,7 +660,7 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
             "  seq {:<5} {:<26} {:<26} {}",
             d.seq,
             d.kind,
-            d.date,
+            d.date.text(),
             d.inferred
                 .as_deref()
                 .map(|i| format!("inferred: {i}"))
@@ -792,8 +800,16 @@ pub fn officers(out: Out, t: &[Tenure]) -> io::Result<()> {
 }
 
 /// `parties`.
-pub fn parties(out: Out, as_json: bool) -> io::Result<()> {
-    if as_json {
+pub fn parties(out: Out, format: OutputFormat) -> io::Result<()> {
+    if format == OutputFormat::Csv {
+        let mut w = csv_writer(out);
+        w.write_record(["code", "name"])?;
+        for (c, n) in OIC_MEMBER_STATES {
+            w.write_record([c, n])?;
+        }
+        return w.flush();
+    }
+    if format == OutputFormat::Json {
         return json(
             out,
             &OIC_MEMBER_STATES
@@ -809,4 +825,365 @@ pub fn parties(out: Out, as_json: bool) -> io::Result<()> {
         out,
         "unidentified:<label>  a party a source counts but does not name"
     )
+}
+
+/// A receipt of a writing command (`init`, `append`, `rebuild`, and any later writing command):
+/// what it wrote and the head after it, `head` exactly as `iofs-ledger head` prints it.
+#[derive(Debug, Serialize)]
+pub struct Receipt {
+    /// The first seq written (null when nothing was).
+    pub first_seq: Option<u64>,
+    /// The last seq written (null when nothing was).
+    pub last_seq: Option<u64>,
+    /// How many events were written (for `rebuild`: how many were replayed).
+    pub count: u64,
+    /// The `recorded_at` of what was written (null when nothing was recorded).
+    pub recorded_at: Option<String>,
+    /// `SEQ:HASH` after the command.
+    pub head: String,
+}
+
+impl Receipt {
+    /// The receipt of an append.
+    pub fn of_append(a: &Appended) -> Receipt {
+        let wrote = a.count() > 0;
+        Receipt {
+            first_seq: wrote.then_some(a.first),
+            last_seq: wrote.then_some(a.last),
+            count: a.count(),
+            recorded_at: wrote.then(|| a.recorded_at.clone()),
+            head: format!("{}:{}", a.last, a.head_hash),
+        }
+    }
+
+    /// The receipt of a command that covers the whole log up to `head` (`init`, `rebuild`).
+    pub fn of_log(head: &Head, count: u64) -> Receipt {
+        let any = head.seq > 0;
+        Receipt {
+            first_seq: any.then_some(1),
+            last_seq: any.then_some(head.seq),
+            count,
+            recorded_at: head.recorded_at.clone(),
+            head: format!("{}:{}", head.seq, head.hash),
+        }
+    }
+}
+
+pub fn csv_writer(out: &mut dyn Write) -> csv::Writer<&'_ mut dyn Write> {
+    csv::WriterBuilder::new().from_writer(out)
+}
+
+/// The first and last day of a date, as `YYYY-MM-DD`.
+fn window(d: &EventDate) -> (String, String) {
+    let (a, b) = d.window();
+    (a.text(), b.text())
+}
+
+/// `members --format csv`.
+pub fn members_csv(out: Out, s: &State) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record([
+        "ordinal",
+        "code",
+        "name",
+        "unidentified",
+        "since",
+        "since_first_day",
+        "counted_from",
+        "precision",
+        "ratified",
+        "seq",
+    ])?;
+    for m in &s.members.parties {
+        w.write_record([
+            m.ordinal.to_string(),
+            m.code.clone(),
+            m.name.clone(),
+            m.unidentified.to_string(),
+            m.since.text(),
+            window(&m.since).0,
+            m.counted_from.clone(),
+            precision_text(m.precision),
+            m.ratified.to_string(),
+            m.seq.to_string(),
+        ])?;
+    }
+    w.flush()
+}
+
+fn precision_text(p: iofs_ledger::date::Precision) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// `log --format csv`: written row by row as the log streams.
+pub struct LogCsv<'a>(csv::Writer<&'a mut dyn Write>);
+
+impl<'a> LogCsv<'a> {
+    /// A writer over `out`.
+    pub fn new(out: &'a mut dyn Write) -> LogCsv<'a> {
+        LogCsv(csv_writer(out))
+    }
+
+    /// The header row.
+    pub fn header(&mut self) -> io::Result<()> {
+        self.0.write_record([
+            "seq",
+            "recorded_at",
+            "type",
+            "date",
+            "date_first_day",
+            "date_last_day",
+            "summary",
+            "source",
+            "hash",
+            "status",
+        ])?;
+        Ok(())
+    }
+
+    /// One event.
+    pub fn row(&mut self, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
+        let (first, last) = e.event.date.as_ref().map(window).unwrap_or_default();
+        self.0.write_record([
+            e.seq.to_string(),
+            e.recorded_at.clone(),
+            e.event.kind.type_name().to_string(),
+            e.event.date.map(|d| d.text()).unwrap_or_default(),
+            first,
+            last,
+            summary(&e.event),
+            e.event.source.citation().to_string(),
+            e.hash.clone(),
+            status(e, o).unwrap_or_default(),
+        ])?;
+        Ok(())
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+pub fn history_csv(out: Out, p: &Party, events: &[StoredEvent], o: &Overrides) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record([
+        "party",
+        "seq",
+        "recorded_at",
+        "type",
+        "date",
+        "date_first_day",
+        "date_last_day",
+        "precision",
+        "summary",
+        "source",
+        "quote",
+        "status",
+    ])?;
+    for e in events {
+        let wd = e.event.world_event().unwrap_or(&e.event).date;
+        let (first, last) = wd.as_ref().map(window).unwrap_or_default();
+        w.write_record([
+            p.code().to_string(),
+            e.seq.to_string(),
+            e.recorded_at.clone(),
+            e.event.kind.type_name().to_string(),
+            wd.map(|d| d.text()).unwrap_or_default(),
+            first,
+            last,
+            wd.map(|d| precision_text(d.precision()))
+                .unwrap_or_default(),
+            summary(&e.event),
+            e.event.source.citation().to_string(),
+            e.event.source.quote.clone(),
+            status(e, o).unwrap_or_default(),
+        ])?;
+    }
+    w.flush()
+}
+
+/// `diff --format csv`: one row per change; parties joined, left, ratified, admitted as or
+/// ceasing to be observers, then the Statute, the Director General and the Executive Board
+/// when they changed (`before -> after` in `name`).
+pub fn diff_csv(out: Out, d: &Diff) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record(["change", "code", "name", "since", "seq"])?;
+    for (change, list) in [("joined", &d.joined), ("left", &d.left)] {
+        for m in list {
+            w.write_record([
+                change.to_string(),
+                m.code.clone(),
+                m.name.clone(),
+                m.since.text(),
+                m.seq.to_string(),
+            ])?;
+        }
+    }
+    for (change, list) in [
+        ("ratified", &d.ratified),
+        ("observer_admitted", &d.observers_admitted),
+        ("observer_ended", &d.observers_ended),
+    ] {
+        for m in list {
+            w.write_record([
+                change.to_string(),
+                m.code.clone(),
+                m.name.clone(),
+                m.since.text(),
+                m.seq.to_string(),
+            ])?;
+        }
+    }
+    let mut other =
+        |change: &str, name: String| w.write_record([change, "", name.as_str(), "", ""]);
+    if let Some((a, b)) = d.statute_in_force {
+        other("statute_in_force", format!("{a} -> {b}"))?;
+    }
+    if let Some((a, b)) = &d.director_general {
+        other(
+            "director_general",
+            format!(
+                "{} -> {}",
+                a.as_deref().unwrap_or("none"),
+                b.as_deref().unwrap_or("vacant")
+            ),
+        )?;
+    }
+    if let Some((a, b)) = &d.executive_board {
+        other(
+            "executive_board_chair",
+            format!(
+                "{} -> {}",
+                a.chair.as_deref().unwrap_or("none"),
+                b.chair.as_deref().unwrap_or("none")
+            ),
+        )?;
+    }
+    w.flush()
+}
+
+pub fn meetings_csv(out: Out, events: &[StoredEvent]) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record([
+        "seq",
+        "date",
+        "end_date",
+        "first_day",
+        "last_day",
+        "meeting",
+        "source",
+    ])?;
+    for e in events {
+        let m = e.event.world_event().unwrap_or(&e.event);
+        let first = m.date.map(|d| d.window().0.text()).unwrap_or_default();
+        let last = m
+            .end_date
+            .or(m.date)
+            .map(|d| d.window().1.text())
+            .unwrap_or_default();
+        w.write_record([
+            e.seq.to_string(),
+            m.date.map(|d| d.text()).unwrap_or_default(),
+            m.end_date.map(|d| d.text()).unwrap_or_default(),
+            first,
+            last,
+            summary(m),
+            m.source.citation().to_string(),
+        ])?;
+    }
+    w.flush()
+}
+
+/// `years --format csv`.
+pub fn years_csv(out: Out, years: &[YearEnd]) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record([
+        "as_of",
+        "members",
+        "ratifications",
+        "observers",
+        "in_force",
+        "director_general",
+        "board_chair",
+        "uncertain",
+    ])?;
+    for y in years {
+        w.write_record([
+            y.as_of.clone(),
+            y.members.to_string(),
+            y.ratifications.to_string(),
+            y.observers.to_string(),
+            y.in_force.to_string(),
+            y.director_general.clone().unwrap_or_default(),
+            y.board_chair.clone().unwrap_or_default(),
+            y.uncertain.to_string(),
+        ])?;
+    }
+    w.flush()
+}
+
+/// `officers --format csv`.
+pub fn officers_csv(out: Out, t: &[Tenure]) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record([
+        "person",
+        "from",
+        "counted_from",
+        "term_years",
+        "until",
+        "ended_by",
+        "seq",
+    ])?;
+    for x in t {
+        w.write_record([
+            x.person.clone(),
+            x.from.text(),
+            x.counted_from.clone(),
+            x.term_years.map(|y| y.to_string()).unwrap_or_default(),
+            x.until.map(|d| d.text()).unwrap_or_default(),
+            x.ended_by.clone().unwrap_or_default(),
+            x.seq.to_string(),
+        ])?;
+    }
+    w.flush()
+}
+
+/// `audit --summary`.
+pub fn audit_summary(out: Out, s: &Summary) -> io::Result<()> {
+    writeln!(out, "Audit of {} events, head {}", s.events, s.head)?;
+    writeln!(
+        out,
+        "  claims checked against replay  {:>6}  ({} disagree, {} statements not checkable)",
+        s.claims, s.claims_disagreeing, s.claims_unchecked
+    )?;
+    writeln!(
+        out,
+        "  contradicting topics           {:>6}",
+        s.contradictions
+    )?;
+    writeln!(
+        out,
+        "  dates not stated as a day      {:>6}  ({} inferred)",
+        s.dates_not_exact, s.dates_inferred
+    )?;
+    writeln!(
+        out,
+        "  unidentified placeholders      {:>6}",
+        s.placeholders
+    )?;
+    writeln!(out, "  retractions and corrections    {:>6}", s.amendments)?;
+    writeln!(
+        out,
+        "  entry into force by Art. 21(1) {:>6}",
+        match s.entry_into_force_agrees {
+            Some(true) => "agrees",
+            Some(false) => "DIFFERS",
+            None => "-",
+        }
+    )?;
+    writeln!(out, "Run `iofs-ledger audit` for every finding.")
 }

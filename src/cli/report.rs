@@ -8,6 +8,7 @@ use iofs_ledger::report;
 use iofs_ledger::store::Ledger;
 use iofs_ledger::timeline::{self, Every, Timeline, TimelineError};
 
+use super::opts::OutputFormat;
 use super::{render, CliError};
 
 impl From<TimelineError> for CliError {
@@ -27,16 +28,44 @@ pub fn timeline(
     to: Day,
     every: &str,
     known_at: Option<&str>,
-    json: bool,
+    format: OutputFormat,
 ) -> Result<(), CliError> {
     let every: Every = every.parse()?;
     let t = timeline::timeline(l, from, to, every, known_at)?;
-    if json {
-        render::json(out, &t)?;
-    } else {
-        text(out, &t)?;
+    match format {
+        OutputFormat::Json => render::json(out, &t)?,
+        OutputFormat::Csv => csv(out, &t)?,
+        OutputFormat::Text => text(out, &t)?,
     }
     Ok(())
+}
+
+/// `timeline --format csv`: one row per step, the JSON rows' fields as columns.
+fn csv(out: &mut dyn Write, t: &Timeline) -> std::io::Result<()> {
+    let mut w = render::csv_writer(out);
+    w.write_record([
+        "date",
+        "members",
+        "ratifications",
+        "observers",
+        "in_force",
+        "director_general",
+        "board_chair",
+        "uncertain",
+    ])?;
+    for r in &t.rows {
+        w.write_record([
+            r.date.clone(),
+            r.members.to_string(),
+            r.ratifications.to_string(),
+            r.observers.to_string(),
+            r.in_force.to_string(),
+            r.director_general.clone().unwrap_or_default(),
+            r.board_chair.clone().unwrap_or_default(),
+            r.uncertain.to_string(),
+        ])?;
+    }
+    w.flush()
 }
 
 fn text(out: &mut dyn Write, t: &Timeline) -> std::io::Result<()> {

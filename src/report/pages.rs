@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::chart::{Marker, Series, StepChart};
-use super::{counted_day, party_file, Answers, PartyHistory};
+use super::{party_file, Answers, PartyHistory};
 use crate::audit::Report;
-use crate::date::{Day, Precision};
+use crate::date::{Day, EventDate, Precision};
 use crate::event::{ClaimAbout, Event, Kind, Role, Source};
 use crate::query::{PartyEntry, Uncertain};
 use crate::store::{Overrides, StoredEvent};
@@ -76,20 +76,20 @@ fn precision_word(p: Precision) -> Option<(&'static str, &'static str)> {
 }
 
 /// A date as written, with its precision marked when it is not a day.
-fn date(written: &str, precision: Precision, counted_from: &str) -> Markup {
+fn date(d: &EventDate) -> Markup {
     html! {
         span.d {
-            span.date { (written) }
-            @if let Some((word, why)) = precision_word(precision) {
+            span.date { (d.text()) }
+            @if let Some((word, why)) = precision_word(d.precision()) {
                 " "
-                abbr.prec title={(why) "; counted from " (counted_from)} { (word) }
+                abbr.prec title={(why) "; counted from " (d.effective_day().text())} { (word) }
             }
         }
     }
 }
 
 fn entry_date(e: &PartyEntry) -> Markup {
-    date(&e.since, e.precision, &e.counted_from)
+    date(&e.since)
 }
 
 fn layout(a: &Answers, ctx: &PageContext, title: &str, body: Markup) -> Markup {
@@ -184,7 +184,7 @@ fn status_rows(a: &Answers) -> BTreeMap<(String, String), StatusRow<'_>> {
     for m in &s.members.parties {
         let r = rows.entry(m.code.clone()).or_default();
         r.name = m.name.clone();
-        r.signature = Some(date(&m.since, m.precision, &m.counted_from));
+        r.signature = Some(date(&m.since));
     }
     for (list, which) in [
         (&s.ratifications.parties, 0),
@@ -272,7 +272,7 @@ fn chart(a: &Answers) -> StepChart {
             })
         })
         .collect();
-    if let Some(d) = a.state.statute.since.as_deref().and_then(counted_day) {
+    if let Some(d) = a.state.statute.since.as_ref().map(|d| d.effective_day()) {
         markers.push(Marker {
             day: d,
             label: "Statute in force".into(),
@@ -672,7 +672,7 @@ fn event_item(e: &StoredEvent, o: &Overrides, as_of: Day) -> Markup {
             p {
                 span.when {
                     @match w.date {
-                        Some(d) => { (date(&d.text(), d.precision(), &d.effective_day().text())) }
+                        Some(d) => { (date(&d)) }
                         None => { "undated" }
                     }
                     @if let Some(end) = w.end_date { " to " span.date { (end.text()) } }
@@ -708,7 +708,7 @@ pub fn party(a: &Answers, p: &PartyHistory, ctx: &PageContext) -> Markup {
         section aria-labelledby="h-now" {
             h2 id="h-now" { "On " (a.as_of.text()) }
             ul id="party-status" {
-                @if let Some(m) = member { li { "Member since " (date(&m.since, m.precision, &m.counted_from)) " (signatory no. " (m.ordinal) ")" } }
+                @if let Some(m) = member { li { "Member since " (date(&m.since)) " (signatory no. " (m.ordinal) ")" } }
                 @if let Some(r) = &ratified { li { "Ratified " (entry_date(r)) } }
                 @if let Some(o) = &observer { li { "Observer since " (entry_date(o)) } }
                 @if let Some(w) = &withdrawn { li { "Withdrew " (entry_date(w)) } }
@@ -850,7 +850,7 @@ pub fn audit(a: &Answers, ctx: &PageContext) -> Markup {
                 table {
                     thead { tr { th scope="col" { "Seq" } th scope="col" { "Event" } th scope="col" { "Date" } th scope="col" { "Why" } } }
                     tbody { @for d in &r.dates {
-                        tr { th scope="row" { (d.seq) } td { (kind_words(&d.kind)) } td { (date(&d.date, d.precision, &counted_day(&d.date).map(|x| x.text()).unwrap_or_default())) }
+                        tr { th scope="row" { (d.seq) } td { (kind_words(&d.kind)) } td { (date(&d.date)) }
                              td { @match &d.inferred { Some(i) => { "inferred: " (i) } None => { "precision as written by the source" } } } }
                     } }
                 }

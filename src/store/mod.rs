@@ -492,6 +492,11 @@ impl Ledger {
     }
 }
 
+/// The version of the SQLite library compiled in (e.g. `3.49.1`), for `--version`.
+pub fn sqlite_version() -> &'static str {
+    rusqlite::version()
+}
+
 /// What comparing the stored read models with a fresh replay found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadModelCheck {

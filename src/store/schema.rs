@@ -93,6 +93,72 @@ CREATE TABLE windows (
 ) WITHOUT ROWID;
 CREATE INDEX windows_by_start ON windows (start, day, ord, seq, type, party, date);
 "#,
+    // 3: views for SQL users (sqlite3, Datasette): ISO dates and plain columns instead of day
+    // numbers and JSON. Views only: nothing is stored, and `rebuild`/`verify` do not touch
+    // them. A day number `d` (days from 0001-01-01, which is day 1) is `date(d + 1721424.5)`.
+    // `IF NOT EXISTS`: a file whose version was set back by hand may still hold them.
+    r#"
+-- Every event: its type, its date as ISO 8601 (a day, a month, a year, or an interval
+-- `first/last` for bounds), the first and last day it may denote, its precision, its party
+-- (for the types that have one), its source, and whether a later event retracted or corrected it.
+CREATE VIEW IF NOT EXISTS event_rows AS
+WITH d AS (
+    SELECT seq, recorded_at, body, hash,
+           json_type(body, '$.date') AS shape,
+           CASE json_type(body, '$.date')
+               WHEN 'text' THEN json_extract(body, '$.date')
+               WHEN 'object' THEN json_extract(body, '$.date.not_before') END AS lo,
+           CASE json_type(body, '$.date')
+               WHEN 'text' THEN json_extract(body, '$.date')
+               WHEN 'object' THEN json_extract(body, '$.date.not_after') END AS hi
+    FROM events
+)
+SELECT seq,
+       recorded_at,
+       json_extract(body, '$.type') AS type,
+       CASE WHEN shape = 'object' THEN lo || '/' || hi ELSE lo END AS date,
+       CASE length(lo) WHEN 4 THEN lo || '-01-01' WHEN 7 THEN lo || '-01' ELSE lo END AS first_day,
+       CASE length(hi) WHEN 4 THEN hi || '-12-31'
+                       WHEN 7 THEN date(hi || '-01', '+1 month', '-1 day') ELSE hi END AS last_day,
+       CASE WHEN lo IS NULL THEN NULL WHEN shape = 'object' THEN 'bounded'
+            WHEN length(lo) = 4 THEN 'year' WHEN length(lo) = 7 THEN 'month' ELSE 'day' END
+           AS precision,
+       json_extract(body, '$.party') AS party,
+       COALESCE(json_extract(body, '$.source.document'), json_extract(body, '$.source.url'))
+           AS source,
+       json_extract(body, '$.source.quote') AS quote,
+       (SELECT MAX(by_seq) FROM overrides o WHERE o.target = d.seq AND o.kind = 'retraction')
+           AS retracted_by,
+       (SELECT MAX(by_seq) FROM overrides o WHERE o.target = d.seq AND o.kind = 'correction')
+           AS corrected_by,
+       hash,
+       body
+FROM d;
+
+-- Each period a party was a member: from the day its signature counts from, until the day
+-- the next change of its membership counts from (a withdrawal; NULL while still a member).
+-- The members on a day D: WHERE from_day <= D AND (until_day IS NULL OR until_day > D).
+CREATE VIEW IF NOT EXISTS member_periods AS
+SELECT party, ordinal, from_day, until_day, seq
+FROM (
+    SELECT substr(key, 8) AS party,
+           json_extract(fact, '$.fact') AS status,
+           json_extract(fact, '$.ordinal') AS ordinal,
+           date(day + 1721424.5) AS from_day,
+           date(LEAD(day) OVER (PARTITION BY key ORDER BY day, ord) + 1721424.5) AS until_day,
+           json_extract(fact, '$.seq') AS seq
+    FROM timeline
+    WHERE key >= 'member:' AND key < 'member;'
+)
+WHERE status = 'member';
+
+-- The member count as of each day it changed (the count at the end of that day).
+CREATE VIEW IF NOT EXISTS member_counts AS
+SELECT date(day + 1721424.5) AS day, json_extract(fact, '$.value') AS members
+FROM timeline t
+WHERE key = 'count:members'
+  AND ord = (SELECT MAX(ord) FROM timeline u WHERE u.key = t.key AND u.day = t.day);
+"#,
 ];
 
 /// The fewest `timeline` rows between two state snapshots (see `store::snapshots`). Part of the

@@ -1,0 +1,166 @@
+//! Text that fits the terminal: when stdout is a terminal, lines of a text answer wider than
+//! the terminal are wrapped at a space, each continuation indented under its line's text, so
+//! a member list, a history or an audit reads without horizontal scrolling. Pipes and files
+//! get the lines whole (scripts and `grep` see one record per line).
+
+use std::io::{self, IsTerminal, Write};
+
+/// The terminal's width when stdout is a terminal (`None` otherwise, or when unknown).
+pub fn terminal_width() -> Option<usize> {
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
+        .filter(|w| *w >= 40)
+}
+
+/// A writer that wraps each line wider than `width` characters.
+pub struct Fit<W: Write> {
+    inner: W,
+    width: usize,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Fit<W> {
+    /// Wraps lines written to `inner` at `width` characters.
+    pub fn new(inner: W, width: usize) -> Fit<W> {
+        Fit {
+            inner,
+            width,
+            line: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self) -> io::Result<()> {
+        let line = String::from_utf8_lossy(&self.line).into_owned();
+        self.line.clear();
+        for (i, part) in wrap(&line, self.width).iter().enumerate() {
+            if i > 0 {
+                self.inner.write_all(b"\n")?;
+            }
+            self.inner.write_all(part.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits `line` into pieces of at most `width` characters, breaking at the last space that
+/// fits (mid-word only when a word is wider than the room); continuations are indented four
+/// characters more than the line's own indentation.
+pub fn wrap(line: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= width {
+        return vec![line.to_string()];
+    }
+    let indent = chars.iter().take_while(|c| **c == ' ').count();
+    let hang = (indent + 4).min(width / 2);
+    let mut out = Vec::new();
+    let mut rest: &[char] = &chars;
+    let mut first = true;
+    loop {
+        let room = if first { width } else { width - hang };
+        if rest.len() <= room {
+            let piece: String = rest.iter().collect();
+            out.push(if first {
+                piece
+            } else {
+                format!("{}{piece}", " ".repeat(hang))
+            });
+            break;
+        }
+        let cut = rest[..=room]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|p| *p > indent.min(room / 2))
+            .unwrap_or(room);
+        let piece: String = rest[..cut]
+            .iter()
+            .collect::<String>()
+            .trim_end()
+            .to_string();
+        out.push(if first {
+            piece
+        } else {
+            format!("{}{piece}", " ".repeat(hang))
+        });
+        rest = &rest[cut..];
+        while rest.first() == Some(&' ') {
+            rest = &rest[1..];
+        }
+        first = false;
+        if rest.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+impl<W: Write> Write for Fit<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for &b in buf {
+            if b == b'\n' {
+                self.emit()?;
+                self.inner.write_all(b"\n")?;
+            } else {
+                self.line.push(b);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.line.is_empty() {
+            self.emit()?;
+        }
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_line_is_wider_than_the_width_and_no_word_is_lost() {
+        let line = "  seq 131   observer_admitted      unidentified:observer-1      only bounds are known (between 2013-12-10 and 2024): it may have happened by 2024-03-01";
+        for width in [40, 60, 80, 100] {
+            let parts = wrap(line, width);
+            assert!(
+                parts.iter().all(|p| p.chars().count() <= width),
+                "{width}: {parts:?}"
+            );
+            let words: Vec<&str> = parts.iter().flat_map(|p| p.split_whitespace()).collect();
+            assert_eq!(
+                words,
+                line.split_whitespace().collect::<Vec<_>>(),
+                "{width}"
+            );
+            assert!(
+                parts[1..].iter().all(|p| p.starts_with("      ")),
+                "{parts:?}"
+            );
+        }
+        assert_eq!(wrap("short", 80), vec!["short"]);
+    }
+
+    #[test]
+    fn the_writer_wraps_each_long_line_and_keeps_short_ones_and_blank_lines() {
+        let mut out = Vec::new();
+        {
+            let mut f = Fit::new(&mut out, 40);
+            write!(f, "a short line\n\n{}\nlast", "word ".repeat(20).trim_end()).unwrap();
+            f.flush().unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "a short line");
+        assert_eq!(lines[1], "");
+        assert!(
+            lines.len() > 4 && lines.iter().all(|l| l.chars().count() <= 40),
+            "{text}"
+        );
+        assert_eq!(*lines.last().unwrap(), "last");
+    }
+}
