@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::chain::{event_hash, GENESIS};
 use crate::event::Event;
-use crate::store::schema::REQUIRED_TRIGGERS;
 use crate::store::{Ledger, RawEvent, StoreError};
 
 /// One thing `verify` found wrong.
@@ -34,26 +33,43 @@ pub struct Verification {
     pub problems: Vec<Problem>,
 }
 
-/// Checks the hash chain, the triggers, every append rule (by a full replay) and that the
-/// stored read models equal a fresh replay. With `since_head = Some((seq, hash))`, also checks
-/// that the log still holds that head (so it has only grown since it was noted).
+/// Checks the whole schema (every table, index, trigger and view against the migrations'), the
+/// hash chain, every append rule (by a full replay) and that the stored read models, `meta`
+/// included, equal ones derived outside the file. With `since_head = Some((seq, hash))`, also
+/// checks that the log still holds that head (so it has only grown since it was noted; `0` and
+/// the genesis hash name the empty log). Reads one snapshot of the file and writes nothing, so
+/// writers are never blocked; the head in the answer is the head of that snapshot.
 pub fn verify(
     ledger: &mut Ledger,
     since_head: Option<(u64, &str)>,
 ) -> Result<Verification, StoreError> {
+    verify_at(ledger, since_head, chrono::Utc::now())
+}
+
+/// [`verify`] with the clock reading `now` (a `recorded_at` later than it is reported).
+pub fn verify_at(
+    ledger: &mut Ledger,
+    since_head: Option<(u64, &str)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Verification, StoreError> {
+    let ledger: &Ledger = ledger;
+    ledger.snapshot(|| verify_snapshot(ledger, since_head, now))
+}
+
+fn verify_snapshot(
+    ledger: &Ledger,
+    since_head: Option<(u64, &str)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Verification, StoreError> {
     let mut problems = Vec::new();
-    // 1. Triggers.
-    let names = ledger.trigger_names()?;
-    for t in REQUIRED_TRIGGERS {
-        if !names.iter().any(|n| n == t) {
-            problems.push(Problem {
-                seq: None,
-                what: format!(
-                    "the append-only trigger `{t}` is missing: the events table can be rewritten"
-                ),
-            });
-        }
+    // 1. The whole schema, against the one the migrations make.
+    for what in ledger.schema_problems()? {
+        problems.push(Problem {
+            seq: None,
+            what: format!("schema: {what}: the file was altered outside iofs-ledger"),
+        });
     }
+    let latest = crate::store::format_instant(now + crate::store::CLOCK_TOLERANCE);
     // 2. Hash chain and canonical bodies.
     let mut expected = 1u64;
     let mut prev = GENESIS.to_string();
@@ -61,7 +77,19 @@ pub fn verify(
     let mut events = 0u64;
     let mut head_hash = GENESIS.to_string();
     let mut chain_broken = false;
-    let mut since_found = since_head.is_none();
+    let mut since_found = match since_head {
+        None => true,
+        Some((0, h)) => {
+            if h != GENESIS {
+                problems.push(Problem {
+                    seq: None,
+                    what: format!("the noted head 0:{h} is not the empty log's head 0:{GENESIS}"),
+                });
+            }
+            true
+        }
+        Some(_) => false,
+    };
     let mut kinds = RecordState::default();
     ledger.for_each_raw(|raw| {
         let RawEvent {
@@ -93,6 +121,12 @@ pub fn verify(
             fail(format!("seq {s}: hash does not match its contents or its predecessor (stored {hash}, computed {want}): the event was altered, inserted or removed"));
             return Ok(());
         }
+        if crate::store::parse_instant(&recorded_at)
+            .is_none_or(|t| crate::store::format_instant(t) != recorded_at)
+        {
+            fail(format!("seq {s}: recorded_at `{recorded_at}` is not of the form 2026-01-31T12:00:00.000000Z (UTC, microseconds)"));
+            return Ok(());
+        }
         match Event::from_json(&body) {
             Ok(ev) if ev.canonical_json() == body => {
                 if let Some(what) = record_rules(&ev, s, &recorded_at, &mut kinds) {
@@ -104,6 +138,12 @@ pub fn verify(
         }
         if recorded_at < last_recorded {
             fail(format!("seq {s}: recorded_at {recorded_at} is before its predecessor's {last_recorded}"));
+        }
+        if recorded_at > latest {
+            problems.push(Problem {
+                seq: Some(s),
+                what: format!("seq {s}: recorded_at {recorded_at} is later than now ({}): recorded with a clock in the future, or this clock is wrong", crate::store::format_instant(now)),
+            });
         }
         if let Some((hs, hh)) = since_head {
             if hs == s {
@@ -130,15 +170,41 @@ pub fn verify(
             });
         }
     }
-    // 3. Rules and read models, by a fresh replay compared with the stored read models.
+    let head_seq = expected - 1;
+    // 3. Read models that name events beyond the log's head: the log lost events.
+    let lost = if chain_broken {
+        None
+    } else {
+        match ledger.read_models_beyond(head_seq) {
+            Ok(x) => x,
+            Err(_) if !problems.is_empty() => None,
+            Err(e) => return Err(e),
+        }
+    };
+    if let Some(named) = lost {
+        problems.push(Problem {
+            seq: Some(head_seq + 1),
+            what: format!("the read models name seq {named} but the log ends at seq {head_seq}: events were removed from the log (tampering). Do not run `rebuild`, which would erase this evidence: keep this file as it is and restore the ledger from a backup or a replica"),
+        });
+    }
+    // 4. Rules and read models, by a fresh replay outside the file compared with the stored
+    // read models (only over a sound schema and chain: otherwise the log itself is in doubt).
     if !chain_broken {
-        problems.extend(check_read_models(ledger)?);
+        match check_read_models(ledger, lost.is_some()) {
+            Ok(p) => problems.extend(p),
+            // A schema already reported altered may not even have the tables to compare.
+            Err(e) if !problems.is_empty() => problems.push(Problem {
+                seq: None,
+                what: format!("read models not compared: {e}"),
+            }),
+            Err(e) => return Err(e),
+        }
     }
     let first_bad_seq = problems.iter().filter_map(|p| p.seq).min();
     Ok(Verification {
         ok: problems.is_empty(),
         events,
-        head_seq: expected - 1,
+        head_seq,
         head_hash,
         first_bad_seq,
         problems,
@@ -219,7 +285,7 @@ fn record_rules(ev: &Event, seq: u64, recorded_at: &str, st: &mut RecordState) -
     None
 }
 
-fn check_read_models(ledger: &mut Ledger) -> Result<Vec<Problem>, StoreError> {
+fn check_read_models(ledger: &Ledger, lost: bool) -> Result<Vec<Problem>, StoreError> {
     let check = match ledger.compare_read_models() {
         // A file of an older schema: its log is checked above, its read models are not this
         // build's to compare.
@@ -240,9 +306,13 @@ fn check_read_models(ledger: &mut Ledger) -> Result<Vec<Problem>, StoreError> {
             .into_iter()
             .map(|(table, first_seq, rows)| Problem {
                 seq: first_seq,
-                what: format!(
-                    "read model `{table}` differs from a fresh replay in {rows} row(s); run `iofs-ledger rebuild`"
-                ),
+                what: if lost {
+                    format!("read model `{table}` differs from a fresh replay in {rows} row(s)")
+                } else {
+                    format!(
+                        "read model `{table}` differs from a fresh replay in {rows} row(s); run `iofs-ledger rebuild`"
+                    )
+                },
             })
             .collect(),
     })
@@ -603,7 +673,9 @@ fn report_in(ledger: &Ledger, known_at: Option<&str>) -> Result<Report, StoreErr
         let live =
             overrides.retracted_by(e.seq).is_none() && overrides.corrected_by(e.seq).is_empty();
         match &e.event.kind {
-            Kind::Retraction { retracts, reason } => amendments.push(Amendment {
+            Kind::Retraction {
+                retracts, reason, ..
+            } => amendments.push(Amendment {
                 seq: e.seq,
                 kind: "retraction".into(),
                 target: *retracts,

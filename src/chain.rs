@@ -20,6 +20,12 @@ pub fn event_hash(prev: &str, seq: u64, recorded_at: &str, body: &str) -> String
     hex::encode(h.finalize())
 }
 
+/// SHA-256 (lower-case hex) of an event's canonical JSON alone: what a retraction or correction
+/// names as its `target_sha256`, the same in every ledger that holds the event.
+pub fn body_sha256(body: &str) -> String {
+    hex::encode(Sha256::digest(body.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -271,13 +271,23 @@ pub enum Kind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         topic: Option<String>,
     },
-    /// An earlier event is withdrawn from the record.
-    Retraction { retracts: u64, reason: String },
-    /// An earlier event is replaced by a corrected one.
+    /// An earlier event is withdrawn from the record. `target_sha256`, when given (`export`
+    /// always gives it), is the SHA-256 of the target's canonical JSON: the retraction then acts
+    /// only on that event, so appended to another ledger it cannot retract whatever that
+    /// ledger holds at the same seq.
+    Retraction {
+        retracts: u64,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_sha256: Option<String>,
+    },
+    /// An earlier event is replaced by a corrected one (`target_sha256` as for a retraction).
     Correction {
         corrects: u64,
         replacement: Box<Event>,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_sha256: Option<String>,
     },
 }
 
@@ -421,6 +431,62 @@ fn field_in(msg: &str) -> Option<String> {
     Some(msg[start..start + len].to_string())
 }
 
+/// The years a term of office may run (`term_years`).
+pub const TERM_YEARS: std::ops::RangeInclusive<u32> = 1..=20;
+/// The highest session number (generous: synthetic histories of a million events number
+/// their sessions that far).
+pub const MAX_SESSION: u32 = 1_000_000;
+/// The highest count or ordinal a claim may state.
+pub const MAX_COUNT: u64 = 1_000_000;
+/// The highest seq a retraction or correction may name (what SQLite's integers hold).
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// Whether a character shows nothing: whitespace, a control character, or a format or filler
+/// character (zero-width spaces and joiners, direction marks, the byte order mark, soft hyphen,
+/// variation selectors, tags, Hangul and Braille blanks).
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Whether a text is blank: empty, or nothing but invisible characters ([`is_invisible`]).
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(is_invisible)
+}
+
+/// `target_sha256` is 64 lowercase hex digits.
+fn check_sha256(h: &Option<String>) -> Result<(), (Option<String>, String)> {
+    match h {
+        Some(h) if h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
+            Err((
+                Some("target_sha256".into()),
+                "`target_sha256` is the SHA-256 of the target's canonical JSON: 64 lowercase hex digits".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The one rule for every text field of an event: it must show something.
+fn text(field: &str, s: &str) -> Result<(), (Option<String>, String)> {
+    if is_blank(s) {
+        Err((
+            Some(field.to_string()),
+            format!(
+                "`{field}` must not be empty or blank (only spaces, invisible or control characters)"
+            ),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 impl Event {
     /// Parses one event from a JSON object, checking every field (see `docs/event-format.md`).
     /// Errors name the field; the caller adds the location.
@@ -463,7 +529,9 @@ impl Event {
         let kind: Kind = serde_path_to_error::deserialize(Value::Object(tagged)).map_err(|e| {
             let path = e.path().to_string();
             let m = e.into_inner().to_string();
-            if m.contains("unknown variant") {
+            // Only an unknown variant at the top is an unknown type; one deeper (an `about`,
+            // `organ`, `office` or `role`) is a bad value of that field.
+            if m.contains("unknown variant") && (path.is_empty() || path == "?" || path == ".") {
                 (
                     Some("type".to_string()),
                     format!("unknown event type `{ty}` ({m})"),
@@ -497,23 +565,34 @@ impl Event {
         Ok(ev)
     }
 
-    /// Checks what the types alone cannot: required dates, non-empty texts, claim values.
+    /// Checks what the types alone cannot: required dates, texts that say something, numbers
+    /// in range, claim values.
     fn check_shape(&self) -> Result<(), (Option<String>, String)> {
         let err = |f: &str, m: String| Err((Some(f.to_string()), m));
         for (name, s) in [("source", &self.source)]
             .into_iter()
             .chain(self.date_source.iter().map(|s| ("date_source", s)))
         {
-            if s.document.as_deref().is_none_or(str::is_empty)
-                && s.url.as_deref().is_none_or(str::is_empty)
-            {
+            if s.document.is_none() && s.url.is_none() {
                 return err(name, format!("`{name}` needs a `document` or a `url`"));
             }
-            if s.quote.trim().is_empty() {
+            for (f, v) in [("document", &s.document), ("url", &s.url)] {
+                if let Some(v) = v {
+                    text(&format!("{name}.{f}"), v)?;
+                }
+            }
+            if is_blank(&s.quote) {
                 return err(
                     name,
-                    format!("`{name}.quote` must be the sentence the event rests on, not empty"),
+                    format!(
+                        "`{name}.quote` must be the sentence the event rests on, not empty or blank"
+                    ),
                 );
+            }
+        }
+        for (f, v) in [("inferred", &self.inferred), ("note", &self.note)] {
+            if let Some(v) = v {
+                text(f, v)?;
             }
         }
         if self.kind.is_record_event() {
@@ -535,13 +614,7 @@ impl Event {
         if self.end_date.is_some() && self.date.is_none() {
             return err("end_date", "end_date without date".into());
         }
-        let nonempty = |f: &str, s: &str| {
-            if s.trim().is_empty() {
-                Err((Some(f.to_string()), format!("`{f}` must not be empty")))
-            } else {
-                Ok(())
-            }
-        };
+        let nonempty = text;
         match &self.kind {
             Kind::MeetingHeld {
                 session: Some(0), ..
@@ -555,7 +628,25 @@ impl Event {
                         .into(),
                 )
             }
+            Kind::MeetingHeld {
+                session: Some(n), ..
+            }
+            | Kind::DocumentAdopted {
+                session: Some(n), ..
+            } if *n > MAX_SESSION => {
+                return err(
+                    "session",
+                    format!("session {n} is out of range (at most {MAX_SESSION})"),
+                )
+            }
             Kind::ProposalMade { description, .. } => nonempty("description", description)?,
+            Kind::MeetingHeld { place, theme, .. } => {
+                for (f, v) in [("place", place), ("theme", theme)] {
+                    if let Some(v) = v {
+                        text(f, v)?;
+                    }
+                }
+            }
             Kind::OfficerAppointed {
                 person,
                 takes_office,
@@ -571,8 +662,17 @@ impl Event {
                         );
                     }
                 }
-                if *term_years == Some(0) {
-                    return err("term_years", "term_years must be at least 1".into());
+                if let Some(t) = term_years {
+                    if !TERM_YEARS.contains(t) {
+                        return err(
+                            "term_years",
+                            format!(
+                                "term_years {t} is out of range: a term is {} to {} years",
+                                TERM_YEARS.start(),
+                                TERM_YEARS.end()
+                            ),
+                        );
+                    }
                 }
             }
             Kind::OfficeVacated { person, reason, .. } => {
@@ -617,32 +717,40 @@ impl Event {
                 about,
                 value,
                 party,
-                ..
+                topic,
             } => {
+                if let Some(t) = topic {
+                    text("topic", t)?;
+                }
                 let ok = match about {
-                    ClaimAbout::MemberCount | ClaimAbout::RatificationCount => value.is_u64(),
+                    ClaimAbout::MemberCount | ClaimAbout::RatificationCount => {
+                        value.as_u64().is_some_and(|v| v <= MAX_COUNT)
+                    }
                     ClaimAbout::SignatoryOrdinal => {
-                        value.as_u64().is_some_and(|v| v >= 1) && party.is_some()
+                        value.as_u64().is_some_and(|v| (1..=MAX_COUNT).contains(&v))
+                            && party.is_some()
                     }
                     ClaimAbout::StatuteInForce => value.is_boolean(),
                     ClaimAbout::DirectorGeneral => {
-                        value.is_null() || value.as_str().is_some_and(|s| !s.trim().is_empty())
+                        value.is_null() || value.as_str().is_some_and(|s| !is_blank(s))
                     }
                     ClaimAbout::BoardChair => {
                         value.as_str().is_some_and(|s| Party::parse(s).is_ok())
                     }
-                    ClaimAbout::Statement => value.as_str().is_some_and(|s| !s.trim().is_empty()),
+                    ClaimAbout::Statement => value.as_str().is_some_and(|s| !is_blank(s)),
                 };
                 if !ok {
                     let want = match about {
                         ClaimAbout::MemberCount | ClaimAbout::RatificationCount => {
-                            "a non-negative integer"
+                            "an integer from 0 to 1000000"
                         }
-                        ClaimAbout::SignatoryOrdinal => "a positive integer, with `party`",
+                        ClaimAbout::SignatoryOrdinal => {
+                            "an integer from 1 to 1000000, with `party`"
+                        }
                         ClaimAbout::StatuteInForce => "true or false",
                         ClaimAbout::DirectorGeneral => "a person's name or null",
                         ClaimAbout::BoardChair => "a known party code",
-                        ClaimAbout::Statement => "a non-empty string",
+                        ClaimAbout::Statement => "a string that is not blank",
                     };
                     return err(
                         "value",
@@ -656,20 +764,27 @@ impl Event {
                     );
                 }
             }
-            Kind::Retraction { retracts, reason } => {
+            Kind::Retraction {
+                retracts,
+                reason,
+                target_sha256,
+            } => {
                 nonempty("reason", reason)?;
-                if *retracts == 0 {
-                    return err("retracts", "seq numbers start at 1".into());
+                check_sha256(target_sha256)?;
+                if *retracts == 0 || *retracts > MAX_SEQ {
+                    return err("retracts", format!("seq numbers run from 1 to {MAX_SEQ}"));
                 }
             }
             Kind::Correction {
                 corrects,
                 replacement,
                 reason,
+                target_sha256,
             } => {
                 nonempty("reason", reason)?;
-                if *corrects == 0 {
-                    return err("corrects", "seq numbers start at 1".into());
+                check_sha256(target_sha256)?;
+                if *corrects == 0 || *corrects > MAX_SEQ {
+                    return err("corrects", format!("seq numbers run from 1 to {MAX_SEQ}"));
                 }
                 if replacement.kind.is_record_event() {
                     return err(
@@ -949,7 +1064,14 @@ pub fn parse_line(location: Location, line: &str) -> Result<(Location, Event), P
         Ok(Value::Object(m)) => Event::from_object(m)
             .map(|ev| (location, ev))
             .map_err(|(field, message)| err(field, message)),
-        Ok(_) => Err(err(None, "each line must be one JSON object".into())),
+        Ok(_) => Err(err(
+            None,
+            match location {
+                Location::Line(_) => "each line must be one JSON object",
+                Location::Index(_) => "each event must be a JSON object",
+            }
+            .into(),
+        )),
         Err(e) => Err(err(None, format!("malformed JSON: {e}"))),
     }
 }

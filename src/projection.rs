@@ -41,6 +41,9 @@ pub enum Milestone {
     StatuteInForce,
     /// `secretariat_operational`.
     SecretariatOperational,
+    /// The first `statute_signed` in replay order: the signature whose window ends first (the
+    /// rules on signatures before adoption or establishment consult it).
+    FirstSignature,
 }
 
 /// The subject of a time series of facts.
@@ -78,6 +81,7 @@ impl Key {
                     Milestone::StatuteAdopted => "statute_adopted",
                     Milestone::StatuteInForce => "statute_in_force",
                     Milestone::SecretariatOperational => "secretariat_operational",
+                    Milestone::FirstSignature => "first_signature",
                 }
             ),
             Key::Count(c) => format!(
@@ -114,6 +118,7 @@ impl Key {
                 "statute_adopted" => Milestone::StatuteAdopted,
                 "statute_in_force" => Milestone::StatuteInForce,
                 "secretariat_operational" => Milestone::SecretariatOperational,
+                "first_signature" => Milestone::FirstSignature,
                 _ => return None,
             }),
             "count" => Key::Count(match name {
@@ -420,6 +425,12 @@ pub enum Rule {
     NoFutureDates,
     /// `--expect-head` must match the log's last seq.
     ExpectedHead,
+    /// The Statute is adopted once.
+    StatuteAdoptedOnce,
+    /// No signature before the Statute's adoption.
+    NoSignatureBeforeAdoption,
+    /// No signature before the organisation's establishment.
+    NoSignatureBeforeEstablishment,
 }
 
 impl Rule {
@@ -439,6 +450,11 @@ impl Rule {
             }
             Rule::NoFutureDates => "a date may not be after the day of recording",
             Rule::ExpectedHead => "--expect-head must equal the log's last seq",
+            Rule::StatuteAdoptedOnce => "the Statute is adopted once",
+            Rule::NoSignatureBeforeAdoption => "the Statute cannot be signed before it was adopted",
+            Rule::NoSignatureBeforeEstablishment => {
+                "the Statute cannot be signed before the organisation was established"
+            }
         }
     }
 }
@@ -452,6 +468,9 @@ pub struct Violation {
     pub field: &'static str,
     /// What exactly.
     pub detail: String,
+    /// The seq of the other event the rule holds this one against, when that one is the likelier
+    /// culprit (a milestone refused because of a signature dated before it names the signature).
+    pub blame: Option<u64>,
 }
 
 /// The fold's state: the current fact of every key.
@@ -524,6 +543,9 @@ impl Projection {
                 Key::Count(Counter::Signatures),
                 Key::Count(Counter::Members),
                 Key::Count(Counter::Observers),
+                Key::Milestone(Milestone::FirstSignature),
+                Key::Milestone(Milestone::StatuteAdopted),
+                Key::Milestone(Milestone::Established),
             ],
             Kind::MembershipWithdrawn { party } => {
                 vec![Key::Member(party.clone()), Key::Count(Counter::Members)]
@@ -538,8 +560,14 @@ impl Projection {
                 Key::Count(Counter::Observers),
             ],
             Kind::StatuteEnteredIntoForce {} => vec![Key::Milestone(Milestone::StatuteInForce)],
-            Kind::OrganisationEstablished {} => vec![Key::Milestone(Milestone::Established)],
-            Kind::StatuteAdopted {} => vec![Key::Milestone(Milestone::StatuteAdopted)],
+            Kind::OrganisationEstablished {} => vec![
+                Key::Milestone(Milestone::Established),
+                Key::Milestone(Milestone::FirstSignature),
+            ],
+            Kind::StatuteAdopted {} => vec![
+                Key::Milestone(Milestone::StatuteAdopted),
+                Key::Milestone(Milestone::FirstSignature),
+            ],
             Kind::SecretariatOperational {} => {
                 vec![Key::Milestone(Milestone::SecretariatOperational)]
             }
@@ -576,10 +604,39 @@ impl Projection {
                 rule,
                 field,
                 detail,
+                blame: None,
             })
         };
         match &ev.kind {
             Kind::StatuteSigned { party } => {
+                // Definitely before: the signature's window ends before the milestone's begins.
+                // (In replay order a milestone already folded ends no later than this signature,
+                // so this fires only for a fold seeded out of order; the milestone's own event
+                // checks the signatures folded before it.)
+                for (m, rule, what) in [
+                    (
+                        Milestone::StatuteAdopted,
+                        Rule::NoSignatureBeforeAdoption,
+                        "the Statute was adopted",
+                    ),
+                    (
+                        Milestone::Established,
+                        Rule::NoSignatureBeforeEstablishment,
+                        "the organisation was established",
+                    ),
+                ] {
+                    if let Some(Fact::Since { since: s, seq: sq }) =
+                        self.current.get(&Key::Milestone(m))
+                    {
+                        if since.window().1 < s.window().0 {
+                            return violation(
+                                rule,
+                                "date",
+                                format!("{party} signed {since}, before {what} ({s}, seq {sq})"),
+                            );
+                        }
+                    }
+                }
                 if let Some(Fact::Member {
                     since: s, seq: sq, ..
                 }) = self.current.get(&Key::Member(party.clone()))
@@ -603,6 +660,7 @@ impl Projection {
                     Key::Count(Counter::Signatures),
                     Fact::Count { value: ordinal },
                 ));
+                self.first(&mut ch, Milestone::FirstSignature, since, seq);
                 ch.push((
                     Key::Count(Counter::Members),
                     Fact::Count {
@@ -688,9 +746,22 @@ impl Projection {
                 ch.push((key, Fact::Since { since, seq }));
             }
             Kind::OrganisationEstablished {} => {
+                self.no_signature_before(since, Rule::NoSignatureBeforeEstablishment)?;
                 self.first(&mut ch, Milestone::Established, since, seq)
             }
-            Kind::StatuteAdopted {} => self.first(&mut ch, Milestone::StatuteAdopted, since, seq),
+            Kind::StatuteAdopted {} => {
+                if let Some(Fact::Since { since: s, seq: sq }) =
+                    self.current.get(&Key::Milestone(Milestone::StatuteAdopted))
+                {
+                    return violation(
+                        Rule::StatuteAdoptedOnce,
+                        "type",
+                        format!("the Statute was already adopted {s} (seq {sq}); record another source's date as a claim, or correct that event"),
+                    );
+                }
+                self.no_signature_before(since, Rule::NoSignatureBeforeAdoption)?;
+                self.first(&mut ch, Milestone::StatuteAdopted, since, seq)
+            }
             Kind::SecretariatOperational {} => {
                 self.first(&mut ch, Milestone::SecretariatOperational, since, seq)
             }
@@ -771,6 +842,26 @@ impl Projection {
             self.current.insert(k.clone(), f.clone());
         }
         Ok(ch)
+    }
+
+    /// Refuses a milestone (adoption, establishment) dated after a signature already folded:
+    /// the first signature in replay order ends first, so it is the one to check.
+    fn no_signature_before(&self, since: EventDate, rule: Rule) -> Result<(), Violation> {
+        if let Some(Fact::Since { since: s, seq: sq }) =
+            self.current.get(&Key::Milestone(Milestone::FirstSignature))
+        {
+            if s.window().1 < since.window().0 {
+                return Err(Violation {
+                    rule,
+                    field: "date",
+                    detail: format!(
+                        "the signature seq {sq} is dated {s}, before this event's date {since}"
+                    ),
+                    blame: Some(*sq),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn first(&self, ch: &mut Vec<Change>, m: Milestone, since: EventDate, seq: u64) {
@@ -1100,9 +1191,54 @@ mod tests {
         ));
     }
 
+    /// Only a signature that certainly came first breaks the rules on signatures before
+    /// adoption or establishment: one whose window may overlap the milestone's is accepted,
+    /// and so is one folded after the milestone in replay order.
+    #[test]
+    fn a_signature_that_may_follow_the_adoption_or_establishment_is_accepted() {
+        for lines in [
+            &[
+                r#""type":"statute_signed","party":"KAZ","date":"2013-06-01""#,
+                r#""type":"statute_adopted","date":"2013""#,
+                r#""type":"organisation_established","date":{"not_before":"2013-05-01","not_after":"2013-12-31"}"#,
+            ][..],
+            &[
+                r#""type":"organisation_established","date":"2012-11-17""#,
+                r#""type":"statute_adopted","date":"2013-12-10""#,
+                r#""type":"statute_signed","party":"COM","date":{"not_before":"2013-12-09","not_after":"2013-12-11"}"#,
+                r#""type":"statute_signed","party":"KAZ","date":"2014""#,
+            ][..],
+        ] {
+            let evs = events(lines);
+            let r = replay(evs.iter().enumerate().map(|(i, e)| (i as u64 + 1, e)));
+            assert!(r.is_ok(), "{lines:?}: {:?}", r.err());
+        }
+    }
+
     #[test]
     fn each_rule_refuses_its_violation() {
-        let cases: [(&[&str], Rule); 6] = [
+        let cases: [(&[&str], Rule); 9] = [
+            (
+                &[
+                    r#""type":"statute_adopted","date":"2013-12-10""#,
+                    r#""type":"statute_adopted","date":"2014""#,
+                ],
+                Rule::StatuteAdoptedOnce,
+            ),
+            (
+                &[
+                    r#""type":"statute_signed","party":"KAZ","date":"2012""#,
+                    r#""type":"statute_adopted","date":"2013-12-10""#,
+                ],
+                Rule::NoSignatureBeforeAdoption,
+            ),
+            (
+                &[
+                    r#""type":"statute_signed","party":"KAZ","date":"2011-05""#,
+                    r#""type":"organisation_established","date":"2012-11-17""#,
+                ],
+                Rule::NoSignatureBeforeEstablishment,
+            ),
             (
                 &[
                     r#""type":"statute_signed","party":"KAZ","date":"2013""#,

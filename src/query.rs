@@ -546,7 +546,15 @@ fn uncertain_entry(p: &Pending, as_of: Day) -> Uncertain {
 /// that day (UTC). Returns it in `recorded_at` format.
 pub fn parse_known_at(s: &str) -> Result<String, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(crate::store::format_instant(t.with_timezone(&Utc)));
+        let t = t.with_timezone(&Utc);
+        // An offset can carry 9999-12-31 past the last year a ledger can hold: that instant is
+        // out of range (it is never wrapped or answered as year 10000).
+        if !(1..=9999).contains(&chrono::Datelike::year(&t)) {
+            return Err(format!(
+                "`{s}` is {t}, outside the years 0001-9999 a ledger can hold"
+            ));
+        }
+        return Ok(crate::store::format_instant(t));
     }
     match Day::parse(s) {
         Ok(d) => {

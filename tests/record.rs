@@ -441,6 +441,18 @@ fn a_refused_record_names_the_flag_at_fault() {
     let t = tmp();
     init(&t.db, false);
     let head = ok(&t.db, &["head"]);
+    // The seq a refused record would have had: the built-in history's length + 1.
+    let next: u64 = head
+        .split(':')
+        .next()
+        .unwrap()
+        .trim()
+        .parse::<u64>()
+        .unwrap()
+        + 1;
+    let party_rule = format!("--party (seq {next}): rule");
+    let date_rule = format!("--date (seq {next}): rule");
+    let retracts_rule = format!("--retracts (seq {next}): rule");
     let base = |ty: &str| -> Vec<String> {
         [ty, "--document", "d", "--quote", "q"]
             .iter()
@@ -478,13 +490,13 @@ fn a_refused_record_names_the_flag_at_fault() {
         (
             vec!["statute_ratified", "--party", "KAZ", "--date", "2025-01-01"],
             1,
-            "--party (seq 143): rule",
+            &party_rule,
         ),
         // A record rule: a date after the day of recording.
         (
             vec!["statute_signed", "--party", "BRN", "--date", "9999"],
             1,
-            "--date (seq 143): rule",
+            &date_rule,
         ),
         // A seat with neither party nor office.
         (
@@ -532,7 +544,7 @@ fn a_refused_record_names_the_flag_at_fault() {
         (
             vec!["retraction", "--retracts", "999", "--reason", "r"],
             1,
-            "--retracts (seq 143): rule",
+            &retracts_rule,
         ),
         // A replacement that is not an event.
         (
@@ -582,7 +594,17 @@ fn a_refused_record_names_the_flag_at_fault() {
             .stderr
             .clone();
         let err = String::from_utf8(err).unwrap();
-        assert!(err.contains(want), "{args:?}: want {want:?} in\n{err}");
+        // The seq the event would have had: the one after the built-in history's last.
+        let next = head
+            .split(':')
+            .next()
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+            + 1;
+        let want = want.replace("(seq 135)", &format!("(seq {next})"));
+        assert!(err.contains(&want), "{args:?}: want {want:?} in\n{err}");
     }
     // The source's own flags: missing document and url; an empty quote.
     let err = cmd(&t.db)
@@ -749,4 +771,34 @@ fn a_dry_run_does_not_checkpoint_what_others_committed() {
         bytes,
         "the dry run wrote to the ledger's files"
     );
+}
+
+/// A party flag takes a name as people write it (case and accents aside) and stores the code;
+/// a near miss is refused with a suggestion, naming the flag.
+#[test]
+fn a_party_flag_takes_a_name_and_stores_the_code() {
+    let t = tmp();
+    let base = [
+        "record",
+        "statute_ratified",
+        "--print",
+        "--date",
+        "2025-03-01",
+        "--document",
+        "Note verbale 2025/17",
+        "--quote",
+        "Brunei Darussalam deposited its instrument of ratification on 1 March 2025.",
+    ];
+    for name in ["Brunei", "brunei darussalam", "BRN", "brn"] {
+        let out = ok(&t.db, &[&base[..], &["--party", name]].concat());
+        let printed: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(printed["party"], json!("BRN"), "{name}");
+    }
+    let out = cmd(&t.db)
+        .args([&base[..], &["--party", "Nigerai"]].concat())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--party") && err.contains("NGA"), "{err}");
 }

@@ -390,8 +390,14 @@ fn writing_commands_print_a_json_receipt_whose_head_is_what_head_prints() {
         ["first_seq", "last_seq", "count", "recorded_at", "head"]
     );
 
-    let o = cmd(&db)
+    // An empty input is refused unless it is expected (`--allow-empty`).
+    cmd(&db)
         .args(["append", "--json"])
+        .write_stdin("")
+        .assert()
+        .code(1);
+    let o = cmd(&db)
+        .args(["append", "--json", "--allow-empty"])
         .write_stdin("")
         .assert()
         .success()

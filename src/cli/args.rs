@@ -14,8 +14,11 @@ const GLOBAL: &str = "Global options";
 /// An event-sourced membership and governance ledger for the Islamic Organisation for Food
 /// Security (IOFS).
 ///
-/// Exit codes: 0 success, 1 refused input, failed verification or unusable ledger file,
-/// 2 usage error.
+/// Exit codes: 0 success, 1 refused input (nothing appended), failed verification, unusable
+/// ledger file or output that could not be written, 2 usage error, 3 appended (or created) but
+/// the report could not be written (the new head is on stderr; do not append again).
+///
+/// IOFS_LEDGER_CLOCK=INSTANT sets the clock of append, import and verify (for tests).
 #[derive(Debug, Parser)]
 #[command(
     name = "iofs-ledger",
@@ -62,8 +65,12 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
         /// Refuse unless the log's last seq is still SEQ (0 for an empty log).
-        #[arg(long, value_name = "SEQ")]
+        #[arg(long, value_name = "SEQ", value_parser = seq_arg)]
         expect_head: Option<u64>,
+        /// Accept an input with no events (by default an empty input is refused: a pipeline
+        /// that produced nothing is almost always a mistake upstream).
+        #[arg(long)]
+        allow_empty: bool,
         /// Check the input against the ledger as it is and show the seqs the events would
         /// get and the answers that would change; append nothing (exit 0 if it would be
         /// accepted, 1 if refused).
@@ -108,7 +115,7 @@ pub enum Command {
     /// Every event with its seq, recorded_at and hash, in seq order.
     Log {
         /// Only events after this seq (to catch up from the last seq seen).
-        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        #[arg(long, value_name = "SEQ", default_value_t = 0, value_parser = seq_arg)]
         after: u64,
         /// Only events recorded at or before this instant.
         #[arg(long, value_name = "TIMESTAMP")]
@@ -129,9 +136,13 @@ pub enum Command {
         #[command(flatten)]
         format: TableFormat,
     },
-    /// Check the hash chain, the append-only triggers, every rule and the read models.
+    /// Check the whole schema, the hash chain, every rule and the read models (derived outside
+    /// the file); reads one snapshot, never blocks writers, and names the head it checked.
     #[command(after_long_help = super::examples::VERIFY)]
     Verify {
+        /// Verify the built-in history instead of a ledger file.
+        #[arg(long)]
+        builtin: bool,
         /// Also prove the log only grew since this head was noted (from `head`).
         #[arg(long, value_name = "SEQ:HASH")]
         since_head: Option<String>,
@@ -230,6 +241,22 @@ pub enum Command {
         known_at: Option<String>,
         #[command(flatten)]
         format: TableFormat,
+    },
+    /// Import another ledger's `log --json` (FILE or standard input), keeping each event's
+    /// seq, recorded_at and hash; events already held, identical, are skipped; all or none.
+    Import {
+        /// The input file; `-` or nothing for standard input.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Print the receipt as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent copy of the ledger to PATH while writers go on (never overwrites).
+    Backup {
+        /// The new file.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
     },
     /// Record one event from flags: `record TYPE --FIELD VALUE …` (`record TYPE --help` lists
     /// the type's fields; `record` alone lists the types). Add --dry-run to see what it would
@@ -335,6 +362,8 @@ impl Command {
             | Command::Parties { format }
             | Command::Timeline { format, .. } => format.get() == OutputFormat::Text,
             Command::Report { .. } => true,
+            Command::Import { json, .. } => !json,
+            Command::Backup { .. } => true,
             Command::Export { .. }
             | Command::Record { .. }
             | Command::Template { .. }
@@ -350,6 +379,21 @@ pub struct Lock {
     /// How long to wait for another writer's lock, in seconds [default: 30].
     #[arg(long = "lock-timeout", value_name = "SECS")]
     pub lock_timeout: Option<f64>,
+}
+
+/// A seq on the command line: a whole number a log can reach (0 to 2^63 - 1); anything larger
+/// is a usage error, never wrapped.
+fn seq_arg(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a seq (a whole number from 0)"))?;
+    if n > i64::MAX as u64 {
+        return Err(format!(
+            "`{s}` is larger than any seq a ledger can hold (at most {})",
+            i64::MAX
+        ));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -3,13 +3,15 @@
 mod args;
 mod examples;
 mod fit;
+mod input;
 mod opts;
 mod progress;
 mod record;
 mod render;
+mod replica;
 mod report;
 
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,9 +19,7 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser};
 
 use iofs_ledger::date::Day;
-use iofs_ledger::event::lines::with_parsed_lines;
-use iofs_ledger::event::{parse_batch, Prepared};
-use iofs_ledger::history::BUILTIN_HISTORY;
+use iofs_ledger::event::Kind;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, StoreError};
 use iofs_ledger::{audit, query};
 
@@ -46,6 +46,32 @@ pub enum CliError {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+    /// The output is the product (`export`, `log --json`/`--csv`) and was cut short: what was
+    /// written is incomplete (exit 1, even for a broken pipe).
+    #[error("the output was cut short ({0}): what was written is incomplete, do not use it")]
+    Truncated(io::Error),
+    /// Standard output is closed: the output would be lost (exit 1, before anything is done).
+    #[error("standard output is closed (or is /dev/null opened for reading and writing, as a closed one is reopened): the output would be lost, so nothing was done; redirect it to a file, or `> /dev/null` to discard it")]
+    StdoutClosed,
+    /// The input holds no events and `--allow-empty` was not given (exit 1).
+    #[error("{0} holds no events: nothing was appended (an empty input is almost always a mistake upstream; pass --allow-empty if it is expected)")]
+    EmptyInput(String),
+    /// The ledger was changed (appended to, or created) but the report saying so could not be
+    /// written (exit 3): the change stands, so a script must not retry it.
+    #[error(
+        "{done}; head {head}, but the report could not be written ({source}); do not run it again"
+    )]
+    DoneButUnreported {
+        /// What was done.
+        done: String,
+        /// The new head (`SEQ:HASH`).
+        head: String,
+        /// Why the report was not written.
+        source: io::Error,
+    },
+    /// Nothing usable at the path (exit 1).
+    #[error("{0}")]
+    Failed(String),
     /// An event from `record` was refused (exit 1); the message names the flags at fault.
     #[error("{0}")]
     Refused(String),
@@ -61,6 +87,7 @@ impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::DoneButUnreported { .. } => 3,
             _ => 1,
         }
     }
@@ -88,13 +115,25 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if output_is_the_product(&cli.command) && stdout_is_closed() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("iofs-ledger: error: {}", CliError::StdoutClosed);
+        }
+        return ExitCode::from(1);
+    }
     let stdout = io::stdout();
     let buffered = io::BufWriter::new(stdout.lock());
     // Text answers are wrapped to fit a terminal; pipes and files get whole lines.
-    let mut out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text())
-    {
+    let out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text()) {
         Some(width) => Box::new(fit::Fit::new(buffered, width)),
         None => Box::new(buffered),
+    };
+    // Text for people shows control characters escaped; JSON, CSV and exports keep them as data.
+    let mut out: Box<dyn Write> = if cli.command.prints_text() {
+        Box::new(render::Escaping::new(out))
+    } else {
+        out
     };
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(CliError::Output));
     match result {
@@ -130,6 +169,38 @@ pub fn long_version() -> String {
     )
 }
 
+/// Whether a command's output is the product itself (`export`, `log` as JSON or CSV): lost,
+/// the command has failed.
+fn output_is_the_product(c: &Command) -> bool {
+    match c {
+        Command::Export { .. } => true,
+        Command::Log { format, .. } => format.get() != OutputFormat::Text,
+        _ => false,
+    }
+}
+
+/// Whether standard output was closed when the program started (`>&-`). The Rust runtime
+/// reopens a closed standard descriptor on `/dev/null` for reading and writing, so every write
+/// would succeed and be lost: on Linux that reopened descriptor is told apart from a shell's
+/// `> /dev/null` (opened for writing only) by its access mode. A parent that hands over
+/// `/dev/null` opened for reading and writing (Python's `subprocess.DEVNULL`) looks the same, so
+/// this is asked only where the output is the product, which such a parent discards anyway.
+fn stdout_is_closed() -> bool {
+    let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
+        return false;
+    };
+    if target != Path::new("/dev/null") {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return false;
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2)
+}
+
 fn db_path(cli: &Cli) -> PathBuf {
     cli.db
         .clone()
@@ -154,18 +225,21 @@ fn note(msg: &str) {
     }
 }
 
-/// Loads the built-in history into a ledger.
+/// Loads the built-in history into a ledger, each batch at its recorded instant (so the chain
+/// and head are the same everywhere).
 fn load_builtin(l: &mut Ledger) -> Result<(), CliError> {
-    let events = parse_batch(BUILTIN_HISTORY).map_err(|e| {
-        CliError::Builtin(
-            e.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
+    let batches =
+        iofs_ledger::history::builtin_batches().map_err(|e| CliError::Builtin(e.to_string()))?;
+    for b in batches {
+        l.append(
+            b.events.into_iter().map(Ok),
+            AppendOptions {
+                expect_head: None,
+                now: Some(b.recorded_at),
+            },
         )
-    })?;
-    l.append(events.into_iter().map(Ok), AppendOptions::default())
         .map_err(|e| CliError::Builtin(e.to_string()))?;
+    }
     Ok(())
 }
 
@@ -211,6 +285,15 @@ fn output_error(e: StoreError) -> CliError {
     }
 }
 
+/// [`output_error`] where the output is the product (`export`, `log --json`): cut short, even
+/// by a broken pipe, it is an error.
+fn product_error(e: StoreError) -> CliError {
+    match e {
+        StoreError::Io { source, .. } => CliError::Truncated(source),
+        e => e.into(),
+    }
+}
+
 fn to_store(io: io::Error) -> StoreError {
     StoreError::Io {
         path: PathBuf::from("<stdout>"),
@@ -243,8 +326,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             })?;
             let l = Ledger::open(&path, Access::ReadOnly)?;
             let head = l.head()?;
-            if format.json() {
-                render::json(out, &Receipt::of_log(&head, head.seq))?;
+            let report = if format.json() {
+                render::json(out, &Receipt::of_log(&head, head.seq))
             } else {
                 writeln!(
                     out,
@@ -259,17 +342,36 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     },
                     head.seq,
                     head.hash
-                )?;
-            }
+                )
+            };
+            // The ledger exists: a report that cannot be written is exit 3, never 1.
+            report
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::DoneButUnreported {
+                    done: format!("created {}", path.display()),
+                    head: format!("{}:{}", head.seq, head.hash),
+                    source,
+                })?;
         }
         Command::Append {
             file,
             expect_head,
+            allow_empty,
             dry_run,
             format,
             lock,
         } => {
             let timeout = lock_timeout(top_lock, &lock)?;
+            let reading_stdin = file.as_deref().is_none_or(|p| p == Path::new("-"));
+            if reading_stdin && !quiet && io::stdin().is_terminal() {
+                note("reading events from standard input (JSON Lines or a JSON array); end with Ctrl-D on a line of its own (Ctrl-Z then Enter on Windows), or Ctrl-C to append nothing");
+            }
+            // The whole input is read (spooled) before the ledger is opened and its write lock
+            // taken: a slow or stalled producer never holds other writers up.
+            let (name, mut input) = input::read_whole(file.as_deref())?;
+            if input.is_empty() && !allow_empty {
+                return Err(CliError::EmptyInput(name));
+            }
             // A dry run never upgrades nor writes the file (see `store::dry_run`).
             let access = if dry_run {
                 Access::Inspect
@@ -278,39 +380,24 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             };
             let mut l = Ledger::open(&path, access)?;
             l.set_busy_timeout(timeout)?;
-            let stdin = |quiet: bool| -> (String, Box<dyn Read + Send>, Option<u64>) {
-                if !quiet && io::stdin().is_terminal() {
-                    note("reading events from standard input (JSON Lines or a JSON array); end with Ctrl-D on a line of its own (Ctrl-Z then Enter on Windows), or Ctrl-C to append nothing");
-                }
-                ("standard input".into(), Box::new(io::stdin()), None)
-            };
-            let (name, reader, len): (String, Box<dyn Read + Send>, Option<u64>) =
-                match file.as_deref() {
-                    None => stdin(quiet),
-                    Some(p) if p == Path::new("-") => stdin(quiet),
-                    Some(p) => {
-                        let f = std::fs::File::open(p)
-                            .map_err(|e| CliError::Input(p.display().to_string(), e))?;
-                        let len = f.metadata().ok().map(|m| m.len());
-                        (p.display().to_string(), Box::new(f), len)
-                    }
-                };
-            let progress = Progress::bytes(quiet, len, "appending");
-            let reader = progress.wrap(reader);
-            let outcome = append_from(&mut l, reader, &name, expect_head, dry_run);
+            input::check_shapes(&mut input, &name)?;
+            let progress = Progress::bytes(quiet, input.len(), "appending");
+            let outcome = input::append(&mut l, input, &name, expect_head, dry_run, |r| {
+                progress.wrap(r)
+            });
             progress.finish();
             let appended = match outcome? {
-                Outcome::Appended(a) => a,
-                Outcome::DryRun(e) => return record::dry_run(out, &e, format.json()),
+                input::Outcome::Appended(a) => a,
+                input::Outcome::DryRun(e) => return record::dry_run(out, &e, format.json()),
             };
-            if format.json() {
-                render::json(out, &Receipt::of_append(&appended))?;
+            let report = if format.json() {
+                render::json(out, &Receipt::of_append(&appended))
             } else if appended.count() == 0 {
                 writeln!(
                     out,
                     "appended nothing (empty input); head {}",
                     appended.last
-                )?;
+                )
             } else {
                 writeln!(
                     out,
@@ -322,8 +409,21 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     appended.recorded_at,
                     appended.last,
                     appended.head_hash
-                )?;
-            }
+                )
+            };
+            // The events are committed: a report that cannot be written is exit 3, never 1
+            // (which means nothing was appended), and the new head goes to stderr.
+            report
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::DoneButUnreported {
+                    done: if appended.count() == 0 {
+                        "appended nothing".to_string()
+                    } else {
+                        format!("appended seq {}..{}", appended.first, appended.last)
+                    },
+                    head: format!("{}:{}", appended.last, appended.head_hash),
+                    source,
+                })?;
         }
         Command::State {
             as_of,
@@ -379,19 +479,22 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             match format.get() {
                 OutputFormat::Csv => {
                     let mut csv = render::LogCsv::new(&mut *out);
-                    csv.header()?;
+                    csv.header().map_err(CliError::Truncated)?;
                     l.for_each_event(after, max, |e| csv.row(&e, &overrides).map_err(to_store))
-                        .map_err(output_error)?;
-                    csv.finish()?;
+                        .map_err(product_error)?;
+                    csv.finish().map_err(CliError::Truncated)?;
+                    out.flush().map_err(CliError::Truncated)?;
                 }
-                fmt => l
+                OutputFormat::Json => {
+                    l.for_each_event(after, max, |e| {
+                        render::log_json(out, &e, &overrides).map_err(to_store)
+                    })
+                    .map_err(product_error)?;
+                    out.flush().map_err(CliError::Truncated)?;
+                }
+                OutputFormat::Text => l
                     .for_each_event(after, max, |e| {
-                        if fmt == OutputFormat::Json {
-                            render::log_json(out, &e, &overrides)
-                        } else {
-                            render::log_line(out, &e, &overrides)
-                        }
-                        .map_err(to_store)
+                        render::log_line(out, &e, &overrides).map_err(to_store)
                     })
                     .map_err(output_error)?,
             }
@@ -429,16 +532,24 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             })
             .map_err(from_stdout)?;
         }
-        Command::Verify { since_head, format } => {
+        Command::Verify {
+            since_head,
+            format,
+            builtin,
+        } => {
             let since = since_head
                 .as_deref()
                 .map(|s| {
                     let (a, b) = s.split_once(':').ok_or_else(|| {
                         CliError::Usage("--since-head takes SEQ:HASH (as printed by `head`)".into())
                     })?;
-                    let seq = a.parse::<u64>().map_err(|_| {
-                        CliError::Usage(format!("--since-head: `{a}` is not a seq"))
-                    })?;
+                    let seq = a
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|s| *s <= i64::MAX as u64)
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("--since-head: `{a}` is not a seq"))
+                        })?;
                     if b.len() != 64 || !b.bytes().all(|c| c.is_ascii_hexdigit()) {
                         return Err(CliError::Usage(
                             "--since-head: the hash is 64 hex digits".into(),
@@ -447,30 +558,28 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     Ok((seq, b.to_ascii_lowercase()))
                 })
                 .transpose()?;
-            // Verification writes nothing; it opens read-write only to re-derive the read
-            // models in a transaction it rolls back (a read-only file is checked on a copy),
-            // and never upgrades a file of an older schema: it checks what the file holds.
-            let opened = Ledger::open(&path, Access::Inspect).or_else(|e| match e {
-                StoreError::NotALedger { .. } | StoreError::Sqlite { .. } => {
-                    Ledger::open(&path, Access::ReadOnly)
+            // Verification writes nothing and reads one snapshot: it opens the file read-only
+            // (never upgrading an older schema: it checks what the file holds) and derives the
+            // read models it compares outside it.
+            let mut l = if builtin {
+                let mut l = Ledger::in_memory()?;
+                load_builtin(&mut l)?;
+                l
+            } else {
+                match Ledger::open(&path, Access::ReadOnly) {
+                    Ok(l) => l,
+                    Err(StoreError::NotFound(_)) => {
+                        return Err(CliError::Failed(format!(
+                            "no ledger at {}: there is nothing to verify there (check the path; `iofs-ledger verify --builtin` verifies the built-in history)",
+                            path.display()
+                        )))
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                e => Err(e),
-            });
-            let mut l = match opened {
-                Ok(l) => l,
-                Err(StoreError::NotFound(_)) => {
-                    note(&format!(
-                        "no ledger at {}: verifying the built-in history",
-                        path.display()
-                    ));
-                    let mut l = Ledger::in_memory()?;
-                    load_builtin(&mut l)?;
-                    l
-                }
-                Err(e) => return Err(e.into()),
             };
+            let now = replica::clock()?.unwrap_or_else(chrono::Utc::now);
             let progress = Progress::spinner(quiet, "verifying");
-            let v = audit::verify(&mut l, since.as_ref().map(|(s, h)| (*s, h.as_str())));
+            let v = audit::verify_at(&mut l, since.as_ref().map(|(s, h)| (*s, h.as_str())), now);
             progress.finish();
             let v = v?;
             if format.json() {
@@ -547,10 +656,34 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let k = known_at(&k)?;
             let l = open_for_reading(&path)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
-            l.for_each_event(0, max, |e| {
+            l.for_each_event(0, max, |mut e| {
+                // Each retraction and correction names its target by seq and by the SHA-256 of
+                // its canonical JSON, so appended anywhere but to an empty ledger it is refused
+                // instead of acting on whatever that ledger holds at the same seq.
+                if let Kind::Retraction {
+                    retracts: t,
+                    target_sha256,
+                    ..
+                }
+                | Kind::Correction {
+                    corrects: t,
+                    target_sha256,
+                    ..
+                } = &mut e.event.kind
+                {
+                    if target_sha256.is_none() {
+                        if let Some(target) = l.event(*t)? {
+                            *target_sha256 = Some(iofs_ledger::chain::body_sha256(
+                                &target.event.canonical_json(),
+                            ));
+                        }
+                    }
+                }
                 writeln!(out, "{}", e.event.canonical_json()).map_err(to_store)
             })
-            .map_err(output_error)?;
+            .map_err(product_error)?;
+            // The export is the product: an export cut short is an error, not a success.
+            out.flush().map_err(CliError::Truncated)?;
         }
         Command::Diff {
             from,
@@ -683,33 +816,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
             record::record(path, timeout, ty, flags, out)?
         }
+        Command::Import { file, json } => {
+            let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
+            replica::import(&path, file.as_deref(), json, timeout, out)?
+        }
+        Command::Backup { path: dest } => replica::backup(&path, &dest, out)?,
         Command::Template { ty, line } => record::template(ty, line, out)?,
     }
     Ok(())
-}
-
-/// What `append` did: appended, or (`--dry-run`) found what it would change.
-enum Outcome {
-    Appended(iofs_ledger::store::Appended),
-    DryRun(iofs_ledger::effect::Effect),
-}
-
-/// Appends, or with `dry_run` appends and rolls back ([`iofs_ledger::effect::dry_run`]).
-fn apply<I>(
-    l: &mut Ledger,
-    items: I,
-    opts: AppendOptions,
-    dry_run: bool,
-) -> Result<Outcome, StoreError>
-where
-    I: IntoIterator,
-    I::Item: iofs_ledger::event::IntoPrepared,
-{
-    if dry_run {
-        iofs_ledger::effect::dry_run(l, items, opts).map(Outcome::DryRun)
-    } else {
-        l.append(items, opts).map(Outcome::Appended)
-    }
 }
 
 /// An error writing the answer, carried through a store callback (see [`from_stdout`]).
@@ -728,65 +842,4 @@ fn from_stdout(e: StoreError) -> CliError {
         }
         e => e.into(),
     }
-}
-
-/// Streams an input into one append: JSON Lines line by line (memory stays flat), or a JSON
-/// array as a whole.
-fn append_from(
-    l: &mut Ledger,
-    reader: Box<dyn Read + Send>,
-    name: &str,
-    expect_head: Option<u64>,
-    dry_run: bool,
-) -> Result<Outcome, CliError> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let peek = loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(|e| CliError::Input(name.into(), e))?;
-        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            Some(i) => break Some(buf[i]),
-            None if buf.is_empty() => break None,
-            None => {
-                let n = buf.len();
-                reader.consume(n);
-            }
-        }
-    };
-    let opts = AppendOptions {
-        expect_head,
-        now: None,
-    };
-    if peek == Some(b'[') {
-        let mut text = String::new();
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::InvalidData => {
-                    CliError::Store(StoreError::Refused(vec![iofs_ledger::store::Refusal {
-                        location: None,
-                        seq: None,
-                        rule: None,
-                        field: None,
-                        message: format!("{name} is not valid UTF-8"),
-                    }]))
-                }
-                _ => CliError::Input(name.into(), e),
-            })?;
-        return match parse_batch(&text) {
-            Ok(events) => Ok(apply(l, events.into_iter().map(Ok), opts, dry_run)?),
-            Err(errors) => Ok(apply(
-                l,
-                errors.into_iter().map(Err::<Prepared, _>),
-                opts,
-                dry_run,
-            )?),
-        };
-    }
-    // Lines are parsed on a second thread while this one validates and writes.
-    let (result, failed) = with_parsed_lines(reader, |events| apply(l, events, opts, dry_run));
-    if let Some(e) = failed {
-        return Err(CliError::Input(name.into(), e));
-    }
-    Ok(result?)
 }

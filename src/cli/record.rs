@@ -17,18 +17,15 @@ use serde_json::{Map, Value};
 use iofs_ledger::effect::{self, Effect};
 use iofs_ledger::event::schema::{self, Field, KindSpec, Shape};
 use iofs_ledger::event::{Event, Location};
-use iofs_ledger::party::Party;
 use iofs_ledger::store::{Access, AppendOptions, Ledger, Refusal, StoreError};
 
 use super::{render, CliError};
 
-/// Every party flag goes through here, and only here.
-///
-/// For now a party is its code (`KAZ`) or an `unidentified:` placeholder, as `Party::parse`
-/// reads it; when `party::resolve` (names, aliases, did-you-mean) lands, this is the one call
-/// to switch.
+/// Every party flag goes through here, and only here: a code in any case, a name or common
+/// English name (accents and case ignored), or an `unidentified:` placeholder, as
+/// [`party::resolve`] reads them everywhere a party is an argument; the code is what is stored.
 fn party(input: &str) -> Result<String, String> {
-    Party::parse(input)
+    iofs_ledger::party::resolve(input)
         .map(|p| p.code().to_string())
         .map_err(|e| e.to_string())
 }
@@ -651,11 +648,18 @@ pub(super) fn record(
     let mut l = Ledger::open(&db, Access::ReadWrite)?;
     l.set_busy_timeout(lock_timeout)?;
     let a = l.append(item, opts).map_err(name_flags)?;
+    // Recorded: a report that cannot be written is exit 3 (see `CliError::DoneButUnreported`).
     writeln!(
         out,
         "recorded seq {} ({}) recorded_at {}; head {}:{}",
         a.last, spec.name, a.recorded_at, a.last, a.head_hash
-    )?;
+    )
+    .and_then(|()| out.flush())
+    .map_err(|source| CliError::DoneButUnreported {
+        done: format!("recorded seq {}", a.last),
+        head: format!("{}:{}", a.last, a.head_hash),
+        source,
+    })?;
     Ok(())
 }
 

@@ -21,6 +21,67 @@ use super::opts::OutputFormat;
 
 type Out<'a> = &'a mut dyn Write;
 
+/// Whether a character would act on a terminal instead of showing: a control character (C0,
+/// DEL, C1) or a bidirectional override or isolate (which reorders what follows it).
+fn acts_on_terminal(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A text from an event as shown to people: every character that would act on a terminal
+/// (newlines included: a source cannot draw a line of its own) is written as `\u{..}`, so what
+/// is printed is what is stored, visibly. JSON output keeps the text as data.
+pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(acts_on_terminal) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if acts_on_terminal(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The writer of human output: whatever reaches it, a control character other than the
+/// newline that ends a line (or a bidirectional control) is written escaped, as [`shown`] does,
+/// so no text from the ledger can move the cursor, clear the screen or overwrite a line.
+pub struct Escaping<W: Write> {
+    inner: W,
+}
+
+impl<W: Write> Escaping<W> {
+    /// Wraps a writer.
+    pub fn new(inner: W) -> Escaping<W> {
+        Escaping { inner }
+    }
+}
+
+impl<W: Write> Write for Escaping<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        if !text.chars().any(|c| c != '\n' && acts_on_terminal(c)) {
+            self.inner.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            if c != '\n' && acts_on_terminal(c) {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            } else {
+                out.push(c);
+            }
+        }
+        self.inner.write_all(out.as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Pretty JSON and a newline.
 pub fn json<T: Serialize>(out: Out, v: &T) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, v)?;
@@ -217,11 +278,12 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
             writeln!(
                 out,
                 "Director General: vacant since {since}{}",
-                v.and_then(|v| v
-                    .previous
-                    .as_ref()
-                    .map(|p| format!(" ({p}: {})", v.reason.as_deref().unwrap_or("left office"))))
-                    .unwrap_or_default()
+                v.and_then(|v| v.previous.as_ref().map(|p| format!(
+                    " ({}: {})",
+                    shown(p),
+                    shown(v.reason.as_deref().unwrap_or("left office"))
+                )))
+                .unwrap_or_default()
             )?;
         }
         _ => writeln!(out, "Director General: none recorded")?,
@@ -341,11 +403,14 @@ fn summary(ev: &Event) -> String {
             counterparty,
         } => format!("{title} with {counterparty}"),
         Kind::ProposalMade { description, .. } => description.clone(),
-        Kind::Retraction { retracts, reason } => format!("seq {retracts}: {reason}"),
+        Kind::Retraction {
+            retracts, reason, ..
+        } => format!("seq {retracts}: {reason}"),
         Kind::Correction {
             corrects,
             replacement,
             reason,
+            ..
         } => {
             format!(
                 "seq {corrects} -> {} {}: {reason}",
@@ -362,7 +427,7 @@ fn summary(ev: &Event) -> String {
         }
         s.push_str(&extra);
     }
-    s
+    shown(&s).into_owned()
 }
 
 /// One `log` line.
@@ -384,7 +449,7 @@ pub fn log_line(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
         out,
         "        hash {}  source {}",
         e.hash,
-        e.event.source.citation()
+        shown(e.event.source.citation())
     )
 }
 
@@ -481,8 +546,8 @@ impl History {
             out,
             "      recorded {}  source {}: \"{}\"",
             e.recorded_at,
-            e.event.source.citation(),
-            e.event.source.quote
+            shown(e.event.source.citation()),
+            shown(&e.event.source.quote)
         )
     }
 
@@ -501,7 +566,7 @@ pub fn verification(out: Out, v: &Verification) -> io::Result<()> {
     if v.ok {
         writeln!(
             out,
-            "ok: {} events; hash chain, append-only triggers, rules and read models verified; head {}:{}",
+            "ok: {} events; schema, hash chain, rules and read models verified; head {}:{}",
             v.events, v.head_seq, v.head_hash
         )
     } else {
@@ -617,12 +682,12 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
                 .unwrap_or_default(),
             c.topic
                 .as_deref()
-                .map(|t| format!("({t})"))
+                .map(|t| format!("({})", shown(t)))
                 .unwrap_or_default(),
-            c.claimed,
+            shown(&c.claimed.to_string()),
             c.date,
-            c.replay,
-            c.source.citation()
+            shown(&c.replay.to_string()),
+            shown(c.source.citation())
         )?;
     }
     writeln!(
@@ -634,7 +699,7 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
         writeln!(
             out,
             "  {}: seqs {}{}",
-            c.topic,
+            shown(&c.topic),
             c.claims
                 .iter()
                 .map(u64::to_string)
@@ -663,7 +728,7 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
             d.date.text(),
             d.inferred
                 .as_deref()
-                .map(|i| format!("inferred: {i}"))
+                .map(|i| format!("inferred: {}", shown(i)))
                 .unwrap_or_else(|| "precision as written".into())
         )?;
     }
@@ -697,7 +762,11 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
         writeln!(
             out,
             "  seq {:<5} {} of seq {} recorded {}: {}",
-            a.seq, a.kind, a.target, a.recorded_at, a.reason
+            a.seq,
+            a.kind,
+            a.target,
+            a.recorded_at,
+            shown(&a.reason)
         )?;
     }
     Ok(())
@@ -782,7 +851,7 @@ pub fn officers(out: Out, t: &[Tenure]) -> io::Result<()> {
         writeln!(
             out,
             "{:<20} from {}{}{} (seq {})",
-            x.person,
+            shown(&x.person),
             x.from,
             x.term_years
                 .map(|y| format!(", {y}-year term"))

@@ -115,7 +115,8 @@ fn common_shape(name: &str) -> Shape {
 /// What the placeholders in a template are.
 pub fn placeholder_note() -> &'static str {
     "every value is a placeholder to replace: texts read <field>, parties unidentified:edit-me, \
-     dates 2000-01-01, numbers 1, choices the first allowed name, flags false"
+     dates 2000-01-01, numbers 1, choices the first allowed name, flags false, a target_sha256 \
+     64 zeros"
 }
 
 /// Every event type, in the order `Kind` declares them.
@@ -255,6 +256,8 @@ fn fill_record(rec: &mut Map<String, Value>, sub: &Field) {
 /// A placeholder value of a shape (see [`placeholder_note`]).
 fn sample(name: &str, shape: &Shape, event: Option<&Value>) -> Value {
     match shape {
+        // A hash is checked for its form: the placeholder is one of the right form.
+        Shape::Text if name == "target_sha256" => Value::String("0".repeat(64)),
         Shape::Text => Value::String(format!("<{name}>")),
         Shape::Party => Value::String("unidentified:edit-me".into()),
         Shape::Date => Value::String("2000-01-01".into()),

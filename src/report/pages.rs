@@ -633,11 +633,14 @@ fn describe(e: &Event) -> String {
                     .unwrap_or_default()
             )
         }
-        Kind::Retraction { retracts, reason } => format!("Seq {retracts} is retracted: {reason}"),
+        Kind::Retraction {
+            retracts, reason, ..
+        } => format!("Seq {retracts} is retracted: {reason}"),
         Kind::Correction {
             corrects,
             reason,
             replacement,
+            ..
         } => format!(
             "Seq {corrects} is corrected to: {} ({reason})",
             describe(replacement)

@@ -12,6 +12,10 @@ use crate::event::{Event, IntoPrepared, Kind, Location};
 use crate::projection::{Fact, Key, Pending, Projection, Rule};
 use crate::store::read::load_overrides;
 
+/// How far the clock may read behind the head's `recorded_at` before an append is refused
+/// (within it, the append is stamped just after the head).
+pub const CLOCK_TOLERANCE: ChronoDuration = ChronoDuration::seconds(2);
+
 /// How many problems a refused batch reports before it stops checking.
 pub const MAX_REFUSALS: usize = 100;
 
@@ -113,249 +117,50 @@ impl Ledger {
             tx.execute_batch("SAVEPOINT dry_run")
                 .ctx("starting a dry run")?;
         }
-        let (head, mut prev_hash, last_recorded): (u64, String, Option<String>) = tx
-            .query_row(
-                "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, Some(r.get(2)?))),
-            )
-            .optional()
-            .ctx("reading the head")?
-            .unwrap_or((0, GENESIS.to_string(), None));
+        super::inspect::check_events_table(&tx)?;
+        let head = read_head(&tx)?;
         if let Some(expected) = opts.expect_head {
-            if expected != head {
+            if expected != head.seq {
                 return Err(StoreError::Refused(vec![Refusal {
                     location: None,
                     seq: None,
                     rule: Some(Rule::ExpectedHead),
                     field: None,
-                    message: format!(
-                        "the log's last seq is {head}, not {expected}: someone appended since you read it; read again (`iofs-ledger log --after {expected}`) and decide anew"
-                    ),
+                    message: if expected < head.seq {
+                        format!(
+                            "the log's last seq is {}, not {expected}: someone appended since you read it; read again (`iofs-ledger log --after {expected}`) and decide anew",
+                            head.seq
+                        )
+                    } else {
+                        format!(
+                            "the log's last seq is {}, not {expected}: the log has never reached seq {expected}; check the number (`iofs-ledger head` prints the last seq)",
+                            head.seq
+                        )
+                    },
                 }]));
             }
         }
-        let mut now = opts.now.unwrap_or_else(Utc::now);
-        if let Some(last) = last_recorded.as_deref().and_then(parse_instant) {
-            if now <= last {
-                now = last + ChronoDuration::microseconds(1);
+        // The real clock decides the day of recording (the future-date rule). `recorded_at`
+        // never decreases along seq: a clock a little behind the head (within
+        // CLOCK_TOLERANCE) stamps the head's instant + 1 µs; one further behind is refused,
+        // so one wrong reading cannot drag every later stamp with it.
+        let now = opts.now.unwrap_or_else(Utc::now);
+        let mut stamp = now;
+        if let Some(last) = head.recorded_at.as_deref().and_then(parse_instant) {
+            if now + CLOCK_TOLERANCE < last {
+                return Err(StoreError::ClockBehind {
+                    now: format_instant(now),
+                    head_seq: head.seq,
+                    head_recorded_at: format_instant(last),
+                });
+            }
+            if stamp <= last {
+                stamp = last + ChronoDuration::microseconds(1);
             }
         }
-        let recorded_at = format_instant(now);
+        let recorded_at = format_instant(stamp);
         let today = Day::from_naive(now.date_naive());
-
-        let mut refusals: Vec<Refusal> = Vec::new();
-        let mut locations: Vec<Location> = Vec::new();
-        let mut from: Option<Pos> = None;
-        // Events that arrive in replay order after the log's tail are folded as they come
-        // (the common case); the first one that does not switches to a re-fold at the end.
-        let mut stream_pos: Pos = tail(&tx)?;
-        let mut stream: Option<Folder> = None;
-        let mut max_window: i64 = read_max_window(&tx)?;
-        let mut seq = head;
-        // Parties already put in `parties` by this batch: a party named again needs no insert.
-        let mut known_parties: HashSet<String> = HashSet::new();
-        {
-            let mut insert_event = tx
-                .prepare_cached(
-                    "INSERT INTO events (seq, recorded_at, body, hash) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .ctx("preparing the insert")?;
-            let mut insert_order = tx
-                .prepare_cached("INSERT INTO replay_order (day, ord, seq) VALUES (?1, ?2, ?3)")
-                .ctx("preparing the insert")?;
-            let mut insert_party = tx
-                .prepare_cached("INSERT OR IGNORE INTO party_events (party, seq) VALUES (?1, ?2)")
-                .ctx("preparing the insert")?;
-            let mut insert_known = tx
-                .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
-                .ctx("preparing the insert")?;
-            for item in input {
-                if refusals.len() >= MAX_REFUSALS {
-                    refusals.push(Refusal {
-                        location: None,
-                        seq: None,
-                        rule: None,
-                        field: None,
-                        message: format!("stopped checking after {MAX_REFUSALS} problems"),
-                    });
-                    break;
-                }
-                let (loc, ev, body) = match item.into_prepared() {
-                    Ok(x) => x.into_parts(),
-                    Err(e) => {
-                        refusals.push(Refusal {
-                            location: Some(e.location),
-                            seq: None,
-                            rule: None,
-                            field: e.field,
-                            message: e.message,
-                        });
-                        continue;
-                    }
-                };
-                seq += 1;
-                locations.push(loc);
-                let refuse = |rule: Option<Rule>, field: &str, message: String| Refusal {
-                    location: Some(loc),
-                    seq: Some(seq),
-                    rule,
-                    field: Some(field.to_string()),
-                    message,
-                };
-                if let Some(r) = future_date(&ev, today) {
-                    refusals.push(refuse(Some(Rule::NoFutureDates), r.0, r.1));
-                    continue;
-                }
-                if !refusals.is_empty() {
-                    // Keep checking input for more problems, but store nothing more.
-                    continue;
-                }
-                let hash = event_hash(&prev_hash, seq, &recorded_at, &body);
-                let mut mark_party = |p: &str| {
-                    insert_party
-                        .execute(params![p, seq as i64])
-                        .ctx("indexing parties")?;
-                    if !known_parties.contains(p) {
-                        insert_known.execute([p]).ctx("indexing parties")?;
-                        known_parties.insert(p.to_string());
-                    }
-                    Ok::<(), StoreError>(())
-                };
-                match &ev.kind {
-                    Kind::Retraction {
-                        retracts: target, ..
-                    }
-                    | Kind::Correction {
-                        corrects: target, ..
-                    } => {
-                        let field = if matches!(ev.kind, Kind::Retraction { .. }) {
-                            "retracts"
-                        } else {
-                            "corrects"
-                        };
-                        match check_target(&tx, *target, seq)? {
-                            Err(why) => {
-                                refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
-                                continue;
-                            }
-                            Ok(target_event) => {
-                                for p in target_event.kind.parties() {
-                                    mark_party(p.code())?;
-                                }
-                            }
-                        }
-                        for p in positions_of(&tx, *target)? {
-                            from = Some(from.map_or(p, |f| f.min(p)));
-                        }
-                        let kind = if field == "retracts" {
-                            "retraction"
-                        } else {
-                            "correction"
-                        };
-                        tx.execute(
-                            "INSERT INTO overrides (target, by_seq, kind) VALUES (?1, ?2, ?3)",
-                            params![*target as i64, seq as i64, kind],
-                        )
-                        .ctx("recording an override")?;
-                        if let Kind::Correction { replacement, .. } = &ev.kind {
-                            if let Some(d) = ev.effective_day() {
-                                let p = (d.0 as i64, *target as i64);
-                                insert_order
-                                    .execute(params![p.0, p.1, seq as i64])
-                                    .ctx("ordering replay")?;
-                                from = Some(from.map_or(p, |f| f.min(p)));
-                            }
-                            for p in replacement.kind.parties() {
-                                mark_party(p.code())?;
-                            }
-                        }
-                    }
-                    _ => {
-                        if let Some(d) = ev.effective_day() {
-                            let p = (d.0 as i64, seq as i64);
-                            insert_order
-                                .execute(params![p.0, p.1, seq as i64])
-                                .ctx("ordering replay")?;
-                            if from.is_none() && p > stream_pos {
-                                // In replay order after everything so far: fold it now.
-                                if stream.is_none() {
-                                    stream = Some(Folder::at(p));
-                                }
-                                if let Some(f) = stream.as_mut() {
-                                    match f.fold(&tx, p, seq, &ev) {
-                                        Ok(()) => stream_pos = p,
-                                        Err(RefoldError::Store(e)) => return Err(e),
-                                        Err(RefoldError::Violation { .. }) => {
-                                            // A later line of this batch (a retraction or a
-                                            // correction) may make it valid: leave the verdict
-                                            // to the refold at the end of the batch.
-                                            from = Some(p);
-                                        }
-                                    }
-                                }
-                            } else {
-                                from = Some(from.map_or(p, |f| f.min(p)));
-                            }
-                        }
-                        for p in ev.kind.parties() {
-                            mark_party(p.code())?;
-                        }
-                    }
-                }
-                if let Some((s, e)) = ev.effect_window() {
-                    max_window = max_window.max((e.0 - s.0) as i64);
-                }
-                insert_event
-                    .execute(params![seq as i64, recorded_at, body, hash])
-                    .ctx("storing an event")?;
-                prev_hash = hash;
-            }
-        }
-        if !refusals.is_empty() {
-            return Err(StoreError::Refused(refusals));
-        }
-        if let Some(from) = from {
-            match refold(&tx, from, None) {
-                Ok(()) => {}
-                Err(RefoldError::Store(e)) => return Err(e),
-                Err(RefoldError::Violation {
-                    seq: bad,
-                    violation,
-                }) => {
-                    let location = bad
-                        .checked_sub(head + 1)
-                        .and_then(|i| locations.get(i as usize).copied());
-                    let message = if location.is_some() {
-                        violation.detail
-                    } else {
-                        format!(
-                            "{} (this batch would make the already recorded event seq {bad} break the rule)",
-                            violation.detail
-                        )
-                    };
-                    return Err(StoreError::Refused(vec![Refusal {
-                        location,
-                        seq: Some(bad),
-                        rule: Some(violation.rule),
-                        field: Some(violation.field.to_string()),
-                        message,
-                    }]));
-                }
-            }
-        }
-        super::snapshots::update(&tx)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('max_window', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [max_window.to_string()],
-        )
-        .ctx("updating meta")?;
-        let appended = Appended {
-            first: head + 1,
-            last: seq,
-            recorded_at,
-            head_hash: prev_hash,
-        };
+        let appended = append_in(&tx, &head, input, &recorded_at, today)?;
         if let Some(inspect) = dry {
             super::dry_run::inspect(self, &tx, &appended, inspect)?;
             tx.rollback().ctx("rolling back a dry run")?;
@@ -364,13 +169,300 @@ impl Ledger {
         tx.commit().ctx("committing the append")?;
         Ok(appended)
     }
+}
 
+/// The head as `append` needs it.
+pub(crate) struct TxHead {
+    pub(crate) seq: u64,
+    pub(crate) hash: String,
+    pub(crate) recorded_at: Option<String>,
+}
+
+pub(crate) fn read_head(tx: &Connection) -> Result<TxHead, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(TxHead {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    hash: r.get(1)?,
+                    recorded_at: Some(r.get(2)?),
+                })
+            },
+        )
+        .optional()
+        .ctx("reading the head")?
+        .unwrap_or(TxHead {
+            seq: 0,
+            hash: GENESIS.to_string(),
+            recorded_at: None,
+        }))
+}
+
+/// Appends a batch inside `tx` after `head`, every event stamped `recorded_at` and its dates
+/// judged against `today`; stores nothing on refusal (the caller drops the transaction).
+pub(crate) fn append_in<I>(
+    tx: &Connection,
+    head: &TxHead,
+    input: I,
+    recorded_at: &str,
+    today: Day,
+) -> Result<Appended, StoreError>
+where
+    I: IntoIterator,
+    I::Item: IntoPrepared,
+{
+    let head_seq = head.seq;
+    let mut prev_hash = head.hash.clone();
+    let recorded_at = recorded_at.to_string();
+    let mut refusals: Vec<Refusal> = Vec::new();
+    let mut locations: Vec<Location> = Vec::new();
+    let mut from: Option<Pos> = None;
+    // Events that arrive in replay order after the log's tail are folded as they come
+    // (the common case); the first one that does not switches to a re-fold at the end.
+    let mut stream_pos: Pos = tail(tx)?;
+    let mut stream: Option<Folder> = None;
+    let mut max_window: i64 = read_max_window(tx)?;
+    let mut seq = head_seq;
+    // Parties already put in `parties` by this batch: a party named again needs no insert.
+    let mut known_parties: HashSet<String> = HashSet::new();
+    {
+        let mut insert_event = tx
+            .prepare_cached(
+                "INSERT INTO events (seq, recorded_at, body, hash) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .ctx("preparing the insert")?;
+        let mut insert_order = tx
+            .prepare_cached("INSERT INTO replay_order (day, ord, seq) VALUES (?1, ?2, ?3)")
+            .ctx("preparing the insert")?;
+        let mut insert_party = tx
+            .prepare_cached("INSERT OR IGNORE INTO party_events (party, seq) VALUES (?1, ?2)")
+            .ctx("preparing the insert")?;
+        let mut insert_known = tx
+            .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
+            .ctx("preparing the insert")?;
+        for item in input {
+            if refusals.len() >= MAX_REFUSALS {
+                refusals.push(Refusal {
+                    location: None,
+                    seq: None,
+                    rule: None,
+                    field: None,
+                    message: format!("stopped checking after {MAX_REFUSALS} problems"),
+                });
+                break;
+            }
+            let (loc, ev, body) = match item.into_prepared() {
+                Ok(x) => x.into_parts(),
+                Err(e) => {
+                    refusals.push(Refusal {
+                        location: Some(e.location),
+                        seq: None,
+                        rule: None,
+                        field: e.field,
+                        message: e.message,
+                    });
+                    continue;
+                }
+            };
+            seq += 1;
+            locations.push(loc);
+            let refuse = |rule: Option<Rule>, field: &str, message: String| Refusal {
+                location: Some(loc),
+                seq: Some(seq),
+                rule,
+                field: Some(field.to_string()),
+                message,
+            };
+            if let Some(r) = future_date(&ev, today) {
+                refusals.push(refuse(Some(Rule::NoFutureDates), r.0, r.1));
+                continue;
+            }
+            if !refusals.is_empty() {
+                // Keep checking input for more problems, but store nothing more.
+                continue;
+            }
+            let hash = event_hash(&prev_hash, seq, &recorded_at, &body);
+            let mut mark_party = |p: &str| {
+                insert_party
+                    .execute(params![p, seq as i64])
+                    .ctx("indexing parties")?;
+                if !known_parties.contains(p) {
+                    insert_known.execute([p]).ctx("indexing parties")?;
+                    known_parties.insert(p.to_string());
+                }
+                Ok::<(), StoreError>(())
+            };
+            match &ev.kind {
+                Kind::Retraction {
+                    retracts: target, ..
+                }
+                | Kind::Correction {
+                    corrects: target, ..
+                } => {
+                    let field = if matches!(ev.kind, Kind::Retraction { .. }) {
+                        "retracts"
+                    } else {
+                        "corrects"
+                    };
+                    let sha = match &ev.kind {
+                        Kind::Retraction { target_sha256, .. }
+                        | Kind::Correction { target_sha256, .. } => target_sha256.as_deref(),
+                        _ => None,
+                    };
+                    match check_target(tx, *target, seq, sha)? {
+                        Err(why) => {
+                            refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
+                            continue;
+                        }
+                        Ok(target_event) => {
+                            for p in target_event.kind.parties() {
+                                mark_party(p.code())?;
+                            }
+                        }
+                    }
+                    for p in positions_of(tx, *target)? {
+                        from = Some(from.map_or(p, |f| f.min(p)));
+                    }
+                    let kind = if field == "retracts" {
+                        "retraction"
+                    } else {
+                        "correction"
+                    };
+                    tx.execute(
+                        "INSERT INTO overrides (target, by_seq, kind) VALUES (?1, ?2, ?3)",
+                        params![*target as i64, seq as i64, kind],
+                    )
+                    .ctx("recording an override")?;
+                    if let Kind::Correction { replacement, .. } = &ev.kind {
+                        if let Some(d) = ev.effective_day() {
+                            let p = (d.0 as i64, *target as i64);
+                            insert_order
+                                .execute(params![p.0, p.1, seq as i64])
+                                .ctx("ordering replay")?;
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
+                        for p in replacement.kind.parties() {
+                            mark_party(p.code())?;
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(d) = ev.effective_day() {
+                        let p = (d.0 as i64, seq as i64);
+                        insert_order
+                            .execute(params![p.0, p.1, seq as i64])
+                            .ctx("ordering replay")?;
+                        if from.is_none() && p > stream_pos {
+                            // In replay order after everything so far: fold it now.
+                            if stream.is_none() {
+                                stream = Some(Folder::at(p));
+                            }
+                            if let Some(f) = stream.as_mut() {
+                                match f.fold(tx, p, seq, &ev) {
+                                    Ok(()) => stream_pos = p,
+                                    Err(RefoldError::Store(e)) => return Err(e),
+                                    Err(RefoldError::Violation { .. }) => {
+                                        // A later line of this batch (a retraction or a
+                                        // correction) may make it valid: leave the verdict
+                                        // to the refold at the end of the batch.
+                                        from = Some(p);
+                                    }
+                                }
+                            }
+                        } else {
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
+                    }
+                    for p in ev.kind.parties() {
+                        mark_party(p.code())?;
+                    }
+                }
+            }
+            if let Some((s, e)) = ev.effect_window() {
+                max_window = max_window.max((e.0 - s.0) as i64);
+            }
+            insert_event
+                .execute(params![seq as i64, recorded_at, body, hash])
+                .ctx("storing an event")?;
+            prev_hash = hash;
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(StoreError::Refused(refusals));
+    }
+    if let Some(from) = from {
+        match refold(tx, from, None) {
+            Ok(()) => {}
+            Err(RefoldError::Store(e)) => return Err(e),
+            Err(RefoldError::Violation {
+                seq: bad,
+                violation,
+            }) => {
+                let line_of = |s: u64| {
+                    s.checked_sub(head_seq + 1)
+                        .and_then(|i| locations.get(i as usize).copied())
+                };
+                // An event already recorded broke the rule because of one in this batch
+                // (the rule names it): the refusal points at that line.
+                let (at, location) = match (
+                    line_of(bad),
+                    violation.blame.and_then(|b| line_of(b).map(|l| (b, l))),
+                ) {
+                    (Some(l), _) => (bad, Some(l)),
+                    (None, Some((b, l))) => (b, Some(l)),
+                    (None, None) => (bad, None),
+                };
+                let message = if at == bad && location.is_some() {
+                    violation.detail
+                } else {
+                    format!(
+                            "{} (this batch would make the already recorded event seq {bad} break the rule)",
+                            violation.detail
+                        )
+                };
+                return Err(StoreError::Refused(vec![Refusal {
+                    location,
+                    seq: Some(at),
+                    rule: Some(violation.rule),
+                    field: Some(violation.field.to_string()),
+                    message,
+                }]));
+            }
+        }
+    }
+    super::snapshots::update(tx)?;
+    // `max_window` is kept once the log holds events (as `rebuild` derives it).
+    if seq > head_seq {
+        tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('max_window', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [max_window.to_string()],
+            )
+            .ctx("updating meta")?;
+    }
+    Ok(Appended {
+        first: head_seq + 1,
+        last: seq,
+        recorded_at,
+        head_hash: prev_hash,
+    })
+}
+
+impl Ledger {
     /// Rebuilds every read model from the log.
     pub fn rebuild(&mut self) -> Result<u64, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("taking the write lock")?;
+        super::inspect::check_events_table(&tx)?;
+        // Read models that name events the log no longer holds are the evidence that events
+        // were removed: rebuilding would erase it.
+        let head = read_head(&tx)?.seq;
+        if let Some(named) = super::inspect::beyond_head(&tx, head)? {
+            return Err(StoreError::LostEvents { head, named });
+        }
         let n = rebuild_in(&tx)?;
         tx.commit().ctx("committing the rebuild")?;
         Ok(n)
@@ -487,11 +579,14 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
             }
         }
     }
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES ('max_window', ?1)",
-        [max_window.to_string()],
-    )
-    .ctx("updating meta")?;
+    // As an append writes it: an empty log has no `max_window`.
+    if n > 0 {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('max_window', ?1)",
+            [max_window.to_string()],
+        )
+        .ctx("updating meta")?;
+    }
     if let Some(from) = from {
         refold_all(tx, from)?;
     }
@@ -552,6 +647,7 @@ fn check_target(
     tx: &Connection,
     target: u64,
     seq: u64,
+    target_sha256: Option<&str>,
 ) -> Result<Result<Event, String>, StoreError> {
     if target >= seq {
         return Ok(Err(format!(
@@ -569,6 +665,14 @@ fn check_target(
     let Some(body) = body else {
         return Ok(Err(format!("seq {target} does not exist")));
     };
+    if let Some(want) = target_sha256 {
+        let found = crate::chain::body_sha256(&body);
+        if found != want {
+            return Ok(Err(format!(
+                "seq {target} is not the event this was written for (its canonical JSON has SHA-256 {found}, not target_sha256 {want}): appended to a ledger other than the one it was exported from, it would act on another event; append an export only to an empty ledger (`init --empty`)"
+            )));
+        }
+    }
     let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq: target, why })?;
     if ev.kind.is_record_event() {
         return Ok(Err(format!(

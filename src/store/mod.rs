@@ -24,7 +24,9 @@
 
 mod append;
 mod dry_run;
+mod inspect;
 mod read;
+mod replica;
 pub mod schema;
 mod series;
 mod snapshots;
@@ -36,9 +38,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use append::{format_instant, parse_instant, AppendOptions, Appended, RECORDED_AT_FORMAT};
+pub use append::{
+    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, MAX_REFUSALS,
+    RECORDED_AT_FORMAT,
+};
 pub use dry_run::Phase;
+pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
+pub use replica::{ImportItem, Imported};
 pub use series::SeriesInput;
 
 use crate::event::Location;
@@ -53,12 +60,29 @@ pub enum StoreError {
     /// `init` on an existing path.
     #[error("{0} already exists: init never overwrites a file (choose another --db path or remove it yourself)")]
     AlreadyExists(PathBuf),
+    /// `init` beside a journal file that is not the new ledger's own.
+    #[error("{journal} lies beside {path}, left by a ledger that was there before (or by a process still using one): a new ledger created there would be read through it and be corrupt; nothing was created. If no process uses it, move it away (with any other {name}-wal/-shm/-journal file) and run init again", journal = journal.display(), path = path.display(), name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())]
+    LeftoverJournal {
+        /// The ledger path.
+        path: PathBuf,
+        /// The journal file found beside it.
+        journal: PathBuf,
+    },
     /// The file is not an iofs-ledger database.
     #[error("{path} is not an iofs-ledger database ({why}); it was left untouched")]
     NotALedger {
         /// The file.
         path: PathBuf,
         /// What it is instead.
+        why: String,
+    },
+    /// The file could not be opened or read, for a reason that is not its content (permissions,
+    /// a read-only directory, an I/O error).
+    #[error("cannot open {path}: {why}", path = path.display())]
+    CannotOpen {
+        /// The file.
+        path: PathBuf,
+        /// The real cause.
         why: String,
     },
     /// The file was written by a newer version.
@@ -93,6 +117,38 @@ pub enum StoreError {
     Corrupt {
         /// The event.
         seq: u64,
+        /// Why.
+        why: String,
+    },
+    /// The file's `events` table, or its triggers, are not as iofs-ledger made them: nothing
+    /// was written.
+    #[error("{0}; nothing was written: run `iofs-ledger verify` and restore the ledger from a backup or a replica")]
+    Tampered(String),
+    /// The read models name events that the log no longer holds: events were removed.
+    #[error("the read models name seq {named} but the log ends at seq {head}: events were removed from the log; nothing was written (rebuilding would erase this evidence): restore the ledger from a backup or a replica")]
+    LostEvents {
+        /// The log's last seq.
+        head: u64,
+        /// The largest seq the read models name.
+        named: u64,
+    },
+    /// The clock reads earlier than the head's `recorded_at` by more than the tolerance.
+    #[error("the clock reads {now}, earlier than {head_recorded_at}, when the log's head (seq {head_seq}) was recorded: either this machine's clock is wrong (set it right and try again) or that event was recorded with a clock in the future (check `iofs-ledger log --after {prev}`); nothing was appended", prev = head_seq.saturating_sub(1))]
+    ClockBehind {
+        /// The clock's reading.
+        now: String,
+        /// The head.
+        head_seq: u64,
+        /// The head's `recorded_at`.
+        head_recorded_at: String,
+    },
+    /// An import was refused; nothing was imported.
+    #[error("import refused at {}: {why}; nothing was imported", import_place(*.seq, *.line))]
+    ImportRefused {
+        /// The seq concerned (0 when the input line is not an event).
+        seq: u64,
+        /// The input line.
+        line: Option<usize>,
         /// Why.
         why: String,
     },
@@ -145,6 +201,14 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+fn import_place(seq: u64, line: Option<usize>) -> String {
+    match (seq, line) {
+        (0, Some(l)) => format!("input line {l}"),
+        (s, Some(l)) => format!("seq {s} (input line {l})"),
+        (s, None) => format!("seq {s}"),
+    }
+}
+
 fn refusal_text(r: &[Refusal]) -> String {
     let mut s = format!(
         "append refused ({} problem{}); nothing was appended:",
@@ -171,6 +235,11 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
             {
                 StoreError::Busy
             }
+            // Without the statement's text: a migration's SQL would fill the screen.
+            rusqlite::Error::SqlInputError { error, msg, .. } => StoreError::Sqlite {
+                context,
+                source: rusqlite::Error::SqliteFailure(error, Some(msg)),
+            },
             source => StoreError::Sqlite { context, source },
         })
     }
@@ -295,6 +364,65 @@ fn remove_stale_builds(path: &Path, name: &str, cleanup: &dyn Fn(&Path)) {
     }
 }
 
+/// Opens `path` read-only as an immutable file (SQLite takes no locks and needs no `-shm`), for
+/// a reader who cannot write beside it. Refused, naming the cause, when a `-wal` beside it holds
+/// changes not yet in the file: they would be missed.
+fn open_immutable(path: &Path) -> Result<Connection, StoreError> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    if fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(StoreError::CannotOpen {
+            path: path.to_path_buf(),
+            why: format!(
+                "it cannot be opened for writing (read-only file or directory), and {} holds changes not yet in the file that cannot be read without writing an index beside it; ask for write access to its directory, or have a writer run `iofs-ledger rebuild` or an append there first",
+                wal.display()
+            ),
+        });
+    }
+    let abs = fs::canonicalize(path).map_err(io(path))?;
+    let mut uri = String::from("file:");
+    for b in abs.as_os_str().as_encoded_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(*b as char)
+            }
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::CannotOpen {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })
+}
+
+/// Refuses to create a ledger at `path` while a `-wal`, `-shm` or `-journal` file lies beside
+/// it: left by a ledger that was there before (moved or deleted while a process had it open),
+/// it would be taken for the new file's own journal, and SQLite would apply its pages to the
+/// new file. Whether such a file is stale cannot be proved from here (a process may still have
+/// the old file open), so it is never removed, only named.
+fn refuse_leftover_journals(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if fs::symlink_metadata(&p).is_ok() {
+            return Err(StoreError::LeftoverJournal {
+                path: path.to_path_buf(),
+                journal: p,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
@@ -303,19 +431,59 @@ impl Ledger {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite | Access::Inspect => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(path, flags).map_err(|e| StoreError::NotALedger {
-                path: path.to_path_buf(),
-                why: format!("SQLite cannot open it for {access:?}: {e}"),
-            })?;
-        let not = |why: String| StoreError::NotALedger {
+        let cannot = |e: rusqlite::Error| {
+            StoreError::CannotOpen {
             path: path.to_path_buf(),
-            why,
+            why: match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => format!(
+                    "{e}: the file or its directory is read-only for this user (a writer needs to write both; read commands do not)"
+                ),
+                _ => e.to_string(),
+            },
+        }
         };
-        let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| not(format!("unreadable: {e}")))?;
+        let read_version = |conn: &Connection| -> Result<i64, StoreError> {
+            let _ = conn.busy_timeout(DEFAULT_BUSY_TIMEOUT);
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::NotADatabase)
+                    | Some(rusqlite::ErrorCode::DatabaseCorrupt) => StoreError::NotALedger {
+                        path: path.to_path_buf(),
+                        why: format!("unreadable: {e}"),
+                    },
+                    _ => cannot(e),
+                })
+        };
+        let mut conn = Connection::open_with_flags(path, flags).map_err(cannot)?;
+        let version = match read_version(&conn) {
+            Ok(v) => v,
+            // A reader without write access to the file's directory (or to the file): SQLite
+            // cannot create the `-shm` index a WAL file needs. With no committed changes waiting
+            // in a `-wal`, the file alone is the whole ledger: read it as immutable.
+            Err(StoreError::CannotOpen { .. }) if access == Access::ReadOnly => {
+                drop(conn);
+                conn = open_immutable(path)?;
+                read_version(&conn)?
+            }
+            Err(e) => return Err(e),
+        };
+        if access == Access::ReadWrite
+            && conn.is_readonly(rusqlite::MAIN_DB).ctx("checking access")?
+        {
+            // SQLite quietly opens a file it cannot write read-only: say so before any write.
+            return Err(StoreError::CannotOpen {
+                path: path.to_path_buf(),
+                why: "it is read-only for this user (a writer needs to write the file and its directory; read commands do not)".into(),
+            });
+        }
+        if version == 0 {
+            // application_id alone is four bytes anyone may set: a file is ours only when its
+            // schema version says so too. Never migrate or append to it.
+            return Err(StoreError::NotALedger {
+                path: path.to_path_buf(),
+                why: "it carries iofs-ledger's application_id but schema version 0: no iofs-ledger schema was ever applied to it".into(),
+            });
+        }
         if version > schema::SCHEMA_VERSION {
             // Leave it exactly as found: not even a checkpoint of its WAL when this closes.
             let _ = conn.set_db_config(
@@ -391,10 +559,35 @@ impl Ledger {
                 let _ = fs::remove_file(PathBuf::from(p));
             }
         };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        match fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(StoreError::Io {
+                    path: dir,
+                    source: std::io::Error::other(
+                        "not a directory: the ledger's directory must be one",
+                    ),
+                })
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: dir,
+                    source: std::io::Error::new(
+                        e.kind(),
+                        format!("the ledger's directory cannot be used ({e}); create it first"),
+                    ),
+                })
+            }
+        }
         remove_stale_builds(path, &name, &cleanup);
         if fs::symlink_metadata(path).is_ok() {
             return Err(StoreError::AlreadyExists(path.to_path_buf()));
         }
+        refuse_leftover_journals(path)?;
         cleanup(&tmp);
         let result = (|| {
             let conn = Connection::open(&tmp).map_err(|e| StoreError::Sqlite {
@@ -419,6 +612,9 @@ impl Ledger {
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .ctx("checkpointing the new ledger")?;
             drop(l);
+            // Checked again just before the new file appears: SQLite would read a journal left
+            // beside the path as the new file's own and corrupt it.
+            refuse_leftover_journals(path)?;
             match fs::hard_link(&tmp, path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -513,104 +709,6 @@ pub enum ReadModelCheck {
 
 /// The page cache of a connection, in KiB.
 const CACHE_KIB: u32 = 32 * 1024;
-
-/// The read-model tables, the columns compared, and the column that names a seq.
-const COMPARED: [(&str, &str, &str); 7] = [
-    ("timeline", "key, day, ord, fact", "ord"),
-    ("replay_order", "day, ord, seq", "seq"),
-    ("overrides", "target, by_seq, kind", "by_seq"),
-    ("windows", "day, ord, start, seq, type, party, date", "seq"),
-    ("state_snapshots", "day, ord, rows, keys, facts", "ord"),
-    ("parties", "party", "NULL"),
-    ("party_events", "party, seq", "seq"),
-];
-
-fn compare_on(conn: &Connection) -> Result<ReadModelCheck, StoreError> {
-    // The copies of the stored read models go to temporary files, not memory, and the page
-    // cache is halved while the temporary tables and sorters hold theirs: peak memory stays
-    // under 100 MB at a million events.
-    conn.execute_batch(&format!(
-        "PRAGMA temp_store = FILE; PRAGMA cache_size = -{}; BEGIN IMMEDIATE",
-        CACHE_KIB / 2
-    ))
-    .ctx("starting verification")?;
-    let result = (|| {
-        for (t, cols, _) in COMPARED {
-            conn.execute_batch(&format!(
-                "DROP TABLE IF EXISTS temp.stored_{t}; CREATE TEMP TABLE stored_{t} AS SELECT {cols} FROM main.{t};"
-            ))
-            .ctx("copying read models")?;
-        }
-        match append::rebuild_in(conn) {
-            Ok(_) => {}
-            Err(StoreError::Corrupt { seq, why }) => {
-                return Ok(ReadModelCheck::Unreplayable { seq, why })
-            }
-            Err(e) => return Err(e),
-        }
-        let mut diffs = Vec::new();
-        for (t, cols, seqcol) in COMPARED {
-            let q = format!(
-                "SELECT MIN({seqcol}), COUNT(*) FROM (SELECT * FROM (SELECT {cols} FROM main.{t} EXCEPT SELECT {cols} FROM temp.stored_{t}) UNION ALL SELECT * FROM (SELECT {cols} FROM temp.stored_{t} EXCEPT SELECT {cols} FROM main.{t}))"
-            );
-            let (min, n): (Option<i64>, i64) = conn
-                .query_row(&q, [], |r| Ok((r.get(0)?, r.get(1)?)))
-                .ctx("comparing read models")?;
-            if n > 0 {
-                diffs.push((t, min.map(|m| m as u64), n as u64));
-            }
-        }
-        Ok(ReadModelCheck::Differences(diffs))
-    })();
-    let _ = conn.execute_batch(&format!(
-        "ROLLBACK; PRAGMA temp_store = DEFAULT; PRAGMA cache_size = -{CACHE_KIB}"
-    ));
-    result
-}
-
-impl Ledger {
-    /// The names of the triggers on `events`.
-    pub fn trigger_names(&self) -> Result<Vec<String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
-            )
-            .ctx("reading triggers")?;
-        let rows = st.query_map([], |r| r.get(0)).ctx("reading triggers")?;
-        rows.collect::<Result<Vec<String>, _>>()
-            .ctx("reading triggers")
-    }
-
-    /// Re-derives every read model from the log inside a transaction that is rolled back, and
-    /// compares the result with what is stored. On a read-only file the comparison runs on a
-    /// scratch copy in the temporary directory. Changes nothing.
-    pub fn compare_read_models(&mut self) -> Result<ReadModelCheck, StoreError> {
-        self.require_current()?;
-        if self
-            .conn
-            .is_readonly(rusqlite::MAIN_DB)
-            .ctx("checking access")?
-        {
-            // Work on a scratch copy on disk: memory stays bounded whatever the log's size.
-            let scratch = tempfile::NamedTempFile::new().map_err(|source| StoreError::Io {
-                path: std::env::temp_dir(),
-                source,
-            })?;
-            let mut copy = Connection::open(scratch.path()).ctx("opening a scratch copy")?;
-            rusqlite::backup::Backup::new(&self.conn, &mut copy)
-                .ctx("copying the ledger to a scratch file")?
-                .run_to_completion(4096, Duration::ZERO, None)
-                .ctx("copying the ledger to a scratch file")?;
-            copy.execute_batch(
-                &format!("PRAGMA synchronous = OFF; PRAGMA journal_mode = OFF; PRAGMA cache_size = -{CACHE_KIB};"),
-            )
-            .ctx("opening a scratch copy")?;
-            return compare_on(&copy);
-        }
-        compare_on(&self.conn)
-    }
-}
 
 #[cfg(test)]
 mod tests {

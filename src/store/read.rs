@@ -115,14 +115,42 @@ pub(crate) fn parties(conn: &Connection) -> Result<Vec<Party>, StoreError> {
     Ok(out)
 }
 
-fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+/// A stored row `(seq, recorded_at, body, hash)`; a column that is not text (the file was
+/// altered outside the tool) is kept as why, so that the error names its seq.
+type StoredRow = (i64, Result<(String, String, String), String>);
+
+fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
+    stored_at(r, 0)
 }
 
-fn to_stored(
-    (seq, recorded_at, body, hash): (i64, String, String, String),
-) -> Result<StoredEvent, StoreError> {
+/// [`stored`] for the four columns starting at `first`.
+fn stored_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredRow> {
+    let seq: i64 = r.get(first)?;
+    let text = |i: usize, name: &str| -> rusqlite::Result<Result<String, String>> {
+        Ok(match r.get_ref(first + i)? {
+            rusqlite::types::ValueRef::Text(b) => std::str::from_utf8(b)
+                .map(str::to_string)
+                .map_err(|e| format!("its {name} is not valid UTF-8 ({e})")),
+            v => Err(format!(
+                "its {name} is stored as {}, not text",
+                v.data_type()
+            )),
+        })
+    };
+    let cols = (|| -> rusqlite::Result<Result<(String, String, String), String>> {
+        Ok(
+            match (text(1, "recorded_at")?, text(2, "body")?, text(3, "hash")?) {
+                (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+            },
+        )
+    })()?;
+    Ok((seq, cols))
+}
+
+fn to_stored((seq, cols): StoredRow) -> Result<StoredEvent, StoreError> {
     let seq = seq as u64;
+    let (recorded_at, body, hash) = cols.map_err(|why| StoreError::Corrupt { seq, why })?;
     let event = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
     Ok(StoredEvent {
         seq,
@@ -276,7 +304,11 @@ impl Ledger {
             let mut text = |i: usize, name: &'static str| -> Result<String, StoreError> {
                 let v = r.get_ref(i).ctx("reading the log")?;
                 let bytes = match v {
-                    ValueRef::Text(b) | ValueRef::Blob(b) => b,
+                    ValueRef::Text(b) => b,
+                    ValueRef::Blob(b) => {
+                        unreadable.get_or_insert(format!("{name} as a BLOB, not text"));
+                        b
+                    }
                     _ => {
                         unreadable.get_or_insert(format!("{name} is not text"));
                         return Ok(String::new());
@@ -699,12 +731,7 @@ impl Ledger {
             if max_seq.is_some_and(|m| seq > m) || !overrides.is_active(ord, seq) {
                 continue;
             }
-            let se = to_stored((
-                seq as i64,
-                r.get(2).ctx("reading the log")?,
-                r.get(3).ctx("reading the log")?,
-                r.get(4).ctx("reading the log")?,
-            ))?;
+            let se = to_stored(stored_at(r, 1).ctx("reading the log")?)?;
             if se
                 .event
                 .world_event()

@@ -159,6 +159,12 @@ FROM timeline t
 WHERE key = 'count:members'
   AND ord = (SELECT MAX(ord) FROM timeline u WHERE u.key = t.key AND u.day = t.day);
 "#,
+    // 4: the read models gain `milestone:first_signature` (the rules that no signature
+    // precedes the Statute's adoption or the organisation's establishment consult it). No table
+    // changes; the migration rebuilds the read models.
+    r#"
+SELECT 1;
+"#,
 ];
 
 /// The fewest `timeline` rows between two state snapshots (see `store::snapshots`). Part of the
@@ -167,13 +173,6 @@ pub const SNAPSHOT_MIN_ROWS: i64 = 512;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
-
-/// The names of the append-only triggers `verify` requires.
-pub const REQUIRED_TRIGGERS: [&str; 3] = [
-    "events_append_only_update",
-    "events_append_only_delete",
-    "events_in_sequence",
-];
 
 /// The read-model tables (cleared by `rebuild`).
 pub const READ_MODEL_TABLES: [&str; 7] = [
