@@ -30,6 +30,11 @@
 //!   known at, audit, meetings, history, export, log, officers, diff, members, years, head),
 //!   printed and written to `target/bench-cache/memory.txt`.
 //!
+//! At the end the run prints, for every operation and size it measured, its ratio to its floor
+//! from this run's own estimates (`ratio <group>/<operation> : <group>/<floor> at <size> = R`,
+//! R being the floor's time over the operation's, i.e. the operation's rate over the floor's:
+//! 1.0 is the floor, lower is slower). The README and `docs/performance.md` quote these lines.
+//!
 //! `IOFS_BENCH_QUICK=1` keeps only the 1k cases with tiny sample counts, for CI:
 //! `IOFS_BENCH_QUICK=1 cargo bench --bench ledger -- --test`. `IOFS_BENCH_SIZES=1000,100000`
 //! chooses sizes; `IOFS_BENCH_MEMORY=0|1` forces the memory step off or on.
@@ -753,6 +758,7 @@ fn memory(fx: &mut [Fixture], bin: &Path) {
 }
 
 fn main() {
+    let started = std::time::SystemTime::now();
     let mut c = Criterion::default().configure_from_args();
     let bin = cli();
     if bin.is_none() {
@@ -777,4 +783,82 @@ fn main() {
         memory(&mut fx, bin);
     }
     c.final_summary();
+    print_ratios(started);
+}
+
+/// Each operation and the floor it is held to, within one group.
+const RATIOS: [(&str, &str, &str); 11] = [
+    ("append_bulk", "ledger", "floor"),
+    ("append_bulk", "ledger_one_thread", "floor"),
+    ("append_bulk", "ledger", "floor_same_rows"),
+    ("append_bulk", "floor_same_rows", "floor"),
+    ("append_durable", "ledger", "floor"),
+    ("append_durable", "cli", "floor"),
+    ("replay", "fold", "floor"),
+    ("replay", "rebuild", "floor"),
+    ("replay", "verify", "floor"),
+    ("state", "query", "floor"),
+    ("state", "cli", "floor"),
+];
+
+/// Where criterion writes its estimates.
+fn criterion_dir() -> PathBuf {
+    std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("criterion"))
+}
+
+/// The time (ns) criterion estimated for `group/id/size`, if it was written by this run
+/// (at or after `since`): an estimate left by an earlier run is never paired with a new one.
+fn mean_ns(group: &str, id: &str, size: &str, since: std::time::SystemTime) -> Option<f64> {
+    let p = criterion_dir()
+        .join(group)
+        .join(id)
+        .join(size)
+        .join("new")
+        .join("estimates.json");
+    let fresh = fs::metadata(&p).ok()?.modified().ok()? >= since;
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&p).ok()?).ok()?;
+    // The estimate criterion prints: the slope where it fits one, else the mean.
+    let typical = v["slope"]["point_estimate"]
+        .as_f64()
+        .or_else(|| v["mean"]["point_estimate"].as_f64());
+    fresh.then_some(typical)?
+}
+
+fn human(ns: f64) -> String {
+    match ns {
+        n if n >= 1e9 => format!("{:.2} s", n / 1e9),
+        n if n >= 1e6 => format!("{:.2} ms", n / 1e6),
+        n => format!("{:.1} µs", n / 1e3),
+    }
+}
+
+/// Prints every ratio this run measured both sides of.
+fn print_ratios(started: std::time::SystemTime) {
+    let mut lines = Vec::new();
+    for (group, op, floor) in RATIOS {
+        for n in sizes() {
+            let size = label(n);
+            if let (Some(t), Some(f)) = (
+                mean_ns(group, op, &size, started),
+                mean_ns(group, floor, &size, started),
+            ) {
+                lines.push(format!(
+                    "ratio {group}/{op} : {group}/{floor} at {size} = {:.2} ({} vs {})",
+                    f / t,
+                    human(t),
+                    human(f)
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        println!("ratios to the floor: none measured in this run (`--test` measures nothing)");
+    } else {
+        println!("ratios to the floor (floor time / operation time; 1.0 = the floor):");
+        for l in lines {
+            println!("{l}");
+        }
+    }
 }

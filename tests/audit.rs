@@ -53,13 +53,24 @@ fn verify_passes_on_the_builtin_history() {
 fn the_triggers_refuse_plain_sql_rewrites() {
     let (_d, db) = ledger();
     let c = Connection::open(&db).unwrap();
-    assert!(c
-        .execute("UPDATE events SET body = '{}' WHERE seq = 3", [])
-        .is_err());
-    assert!(c.execute("DELETE FROM events WHERE seq = 3", []).is_err());
-    assert!(c
-        .execute("INSERT INTO events VALUES (999, 'x', '{}', 'h')", [])
-        .is_err());
+    // Each refusal is the trigger's own, not just any SQLite error.
+    for (sql, message) in [
+        (
+            "UPDATE events SET body = '{}' WHERE seq = 3",
+            "events are append-only; append a correction instead",
+        ),
+        (
+            "DELETE FROM events WHERE seq = 3",
+            "events are append-only; append a retraction instead",
+        ),
+        (
+            "INSERT INTO events VALUES (999, 'x', '{}', 'h')",
+            "events are appended in seq order, without gaps",
+        ),
+    ] {
+        let e = c.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains(message), "`{sql}`: {e}");
+    }
 }
 
 #[test]
@@ -91,6 +102,14 @@ fn editing_recorded_at_or_the_hash_is_caught() {
         "UPDATE events SET hash = (CASE WHEN substr(hash, 1, 1) = '0' THEN '1' ELSE '0' END) || substr(hash, 2) WHERE seq = 12",
     );
     verify_fails_at(&db2, 12);
+    // The last digit too: a comparison of a prefix would miss it.
+    let (_d3, db3) = ledger();
+    sql(&db3, DROP_TRIGGERS);
+    sql(
+        &db3,
+        "UPDATE events SET hash = substr(hash, 1, 63) || (CASE WHEN substr(hash, 64, 1) = '0' THEN '1' ELSE '0' END) WHERE seq = 12",
+    );
+    verify_fails_at(&db3, 12);
 }
 
 #[test]

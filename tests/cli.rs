@@ -185,6 +185,24 @@ fn a_json_array_is_accepted() {
     append(&t.db, &input)
         .success()
         .stdout(predicate::str::contains("seq 1..2"));
+    // Both elements landed, in array order, as the events they describe.
+    let s = json(&t.db, &["state", "--as-of", "2016-12-31", "--json"]);
+    let members: Vec<(String, u64, u64)> = s["members"]["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["code"].as_str().unwrap().to_string(),
+                m["seq"].as_u64().unwrap(),
+                m["ordinal"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        members,
+        [("KAZ".to_string(), 1, 1), ("SAU".to_string(), 2, 2)]
+    );
 }
 
 #[test]

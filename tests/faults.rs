@@ -164,10 +164,13 @@ fn meetings(n: usize, tag: &str) -> String {
     s
 }
 
-/// Starts `append FILE`, kills it with SIGKILL after `delay` unless it has finished; returns
-/// whether it finished by itself (and succeeded). With `readers`, checks half-way that readers
-/// answer and do not see the uncommitted batch (the head is still `readers`).
-fn append_and_kill(db: &Path, file: &Path, delay: Duration, readers: Option<u64>) -> bool {
+/// Starts `append FILE` (a batch of `n` events), kills it with SIGKILL after `delay` unless it
+/// has finished; returns whether it finished by itself (and succeeded). With `readers` (the
+/// head before the append), checks half-way that readers answer and see the batch whole or not
+/// at all: the head is `readers` or `readers + n`, never between. (Whether the reader runs
+/// before or after the commit is not known to the test, so it is not asserted: a commit may
+/// land before the child exits.)
+fn append_and_kill(db: &Path, file: &Path, n: u64, delay: Duration, readers: Option<u64>) -> bool {
     let mut child: Child = cmd(db)
         .arg("append")
         .arg(file)
@@ -180,16 +183,13 @@ fn append_and_kill(db: &Path, file: &Path, delay: Duration, readers: Option<u64>
     while start.elapsed() < delay {
         if !probed && start.elapsed() >= delay / 2 {
             probed = true;
-            if child.try_wait().unwrap().is_none() {
-                let t = Instant::now();
+            if let Some(before) = readers {
                 ok(db, &["state", "--as-of", "2020-01-01"], b"");
                 let h = head(db);
-                if child.try_wait().unwrap().is_none() {
-                    assert_eq!(Some(h), readers, "a reader saw an uncommitted batch");
-                }
                 assert!(
-                    t.elapsed() < Duration::from_secs(10),
-                    "readers were blocked"
+                    h == before || h == before + n,
+                    "a reader saw part of a batch: head {h}, expected {before} or {}",
+                    before + n
                 );
             }
         }
@@ -229,7 +229,8 @@ fn kill_9_during_a_large_append_leaves_the_whole_batch_or_none_of_it() {
     std::fs::write(&big, meetings(n, "big")).unwrap();
     let mut before = head(&db);
     for ms in [10, 80, 300, 1000, 2500] {
-        let finished = append_and_kill(&db, &big, Duration::from_millis(ms), Some(before));
+        let finished =
+            append_and_kill(&db, &big, n as u64, Duration::from_millis(ms), Some(before));
         let after = check_all_or_nothing(&db, before, n as u64, &format!("killed after {ms} ms"));
         if finished {
             assert_eq!(after, before + n as u64);
@@ -238,39 +239,72 @@ fn kill_9_during_a_large_append_leaves_the_whole_batch_or_none_of_it() {
     }
 }
 
+/// Kills fresh copies of a ledger at fractions of the time an uninterrupted append of the same
+/// batch took, so that kills land before, around and after its commit. What the test knows
+/// about each run — killed or finished by itself, batch whole or absent — is checked, not the
+/// timing: every run leaves all or nothing; a run that finished by itself left all; and the
+/// sweep must include a kill that interrupted the append (nothing landed) and a run where the
+/// batch landed, or it is extended (shorter and longer delays) until it does, so the runs
+/// bracket the commit.
 #[test]
 fn kill_9_around_the_commit_of_an_append_leaves_the_whole_batch_or_none_of_it() {
-    // A batch small enough to finish: time it, then kill fresh copies of the ledger around
-    // that time, when the transaction is committing.
     let n = 4000usize;
     let dir = tempfile::tempdir().unwrap();
     let base = init(dir.path(), "base.db", false);
     let before = head(&base);
     let batch = dir.path().join("batch.jsonl");
     std::fs::write(&batch, meetings(n, "commit")).unwrap();
-    let copy = |i: usize| {
-        let p = dir.path().join(format!("c{i}.db"));
+    let mut copies = 0;
+    let mut copy = || {
+        copies += 1;
+        let p = dir.path().join(format!("c{copies}.db"));
         std::fs::copy(&base, &p).unwrap();
         p
     };
-    let db = copy(0);
+    let db = copy();
     let t = Instant::now();
-    assert!(append_and_kill(&db, &batch, Duration::from_secs(600), None));
+    assert!(append_and_kill(
+        &db,
+        &batch,
+        n as u64,
+        Duration::from_secs(600),
+        None
+    ));
     let full = t.elapsed();
     check_all_or_nothing(&db, before, n as u64, "uninterrupted");
-    let mut outcomes = BTreeMap::new();
-    for (i, f) in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]
-        .iter()
-        .enumerate()
-    {
-        let db = copy(i + 1);
-        let delay = full.mul_f64(*f);
-        append_and_kill(&db, &batch, delay, None);
-        let after =
-            check_all_or_nothing(&db, before, n as u64, &format!("killed at {f} x {full:?}"));
-        outcomes.insert(format!("{f}"), after > before);
+    // (fraction of `full`, finished by itself, batch landed)
+    let mut outcomes: Vec<(f64, bool, bool)> = Vec::new();
+    let mut fractions = vec![0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1];
+    for round in 0..4 {
+        for f in &fractions {
+            let db = copy();
+            let finished = append_and_kill(&db, &batch, n as u64, full.mul_f64(*f), None);
+            let after =
+                check_all_or_nothing(&db, before, n as u64, &format!("killed at {f} x {full:?}"));
+            let landed = after > before;
+            if finished {
+                assert!(landed, "an append that finished by itself left nothing");
+            }
+            outcomes.push((*f, finished, landed));
+        }
+        let interrupted = outcomes.iter().any(|(_, fin, landed)| !fin && !landed);
+        let whole = outcomes.iter().any(|(_, _, landed)| *landed);
+        if interrupted && whole {
+            break;
+        }
+        assert!(
+            round < 3,
+            "no run both interrupted an append and saw one land: {outcomes:?}"
+        );
+        fractions = if interrupted {
+            vec![1.5, 2.0, 3.0]
+        } else {
+            vec![0.05, 0.1, 0.2]
+        };
     }
-    eprintln!("kill around commit (batch took {full:?}): appended = {outcomes:?}");
+    eprintln!(
+        "kill around commit (batch took {full:?}): (fraction, finished, landed) = {outcomes:?}"
+    );
 }
 
 #[test]
@@ -323,16 +357,27 @@ fn concurrent_writers_land_every_event_exactly_once_and_readers_keep_answering()
     let dir = tempfile::tempdir().unwrap();
     let db = init(dir.path(), "l.db", false);
     let base = head(&db);
+    // The writers append claims, which change no state: every answer a reader gets while they
+    // run must be exactly this one, and the head only grows, within the events appended.
+    let expected = ok(&db, &["state", "--as-of", "2024-06-01", "--json"], b"");
     let done = Arc::new(AtomicBool::new(false));
     let reader = {
         let (db, done) = (db.clone(), done.clone());
         thread::spawn(move || {
             let mut answers = 0;
+            let mut last = base;
             while !done.load(Ordering::SeqCst) || answers == 0 {
                 let s = ok(&db, &["state", "--as-of", "2024-06-01", "--json"], b"");
-                let v: Value = serde_json::from_str(&s).unwrap();
-                assert!(v["members"]["count"].as_u64().is_some());
-                ok(&db, &["head"], b"");
+                assert_eq!(
+                    s, expected,
+                    "a reader's answer changed while claims were appended"
+                );
+                let h = head(&db);
+                assert!(
+                    h >= last && h <= base + (WRITERS * EVENTS) as u64,
+                    "the head went from {last} to {h}"
+                );
+                last = h;
                 answers += 1;
             }
             answers
@@ -677,6 +722,15 @@ fn a_truncated_ledger_is_refused_untouched() {
     }
 }
 
+/// Gives up on a case the environment cannot run: a note on stderr locally, a failure under
+/// CI (`CI=true`), where a skipped case would pass unseen.
+fn skip(why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("cannot run under CI: {why}");
+    }
+    eprintln!("SKIPPED: {why}");
+}
+
 fn running_as_root(dir: &Path) -> bool {
     let probe = dir.join("probe");
     std::fs::write(&probe, b"x").unwrap();
@@ -712,7 +766,9 @@ fn a_read_only_ledger_refuses_appends_clearly_and_is_left_untouched() {
         let mut child = match c.spawn() {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("SKIPPED read-only sub-case: cannot run as an unprivileged user ({e})");
+                skip(&format!(
+                    "read-only case: cannot run as an unprivileged user ({e})"
+                ));
                 return None;
             }
         };
@@ -724,7 +780,7 @@ fn a_read_only_ledger_refuses_appends_clearly_and_is_left_untouched() {
     };
     let err = text(&out.stderr);
     if root && out.status.code() == Some(0) {
-        eprintln!("SKIPPED read-only sub-case: the unprivileged child could still write");
+        skip("read-only case: the unprivileged child could still write");
         return;
     }
     assert_eq!(
@@ -737,24 +793,20 @@ fn a_read_only_ledger_refuses_appends_clearly_and_is_left_untouched() {
             && (err.contains("read-only") || err.contains("readonly")),
         "append to a read-only ledger should say it is read-only: {err}"
     );
-    for args in [&["state", "--as-of", "2020-01-01"][..], &["verify"][..]] {
-        let out = run_as(args, b"").unwrap();
-        let err = text(&out.stderr);
-        eprintln!(
-            "read-only ledger: `{}` exited {:?} {}",
-            args[0],
-            out.status.code(),
-            err.trim()
-        );
-        match out.status.code() {
-            Some(0) => {}
-            Some(1) => assert!(err.starts_with("iofs-ledger: error: "), "{err}"),
-            other => panic!(
-                "`{}` on a read-only ledger exited {other:?}: {err}",
-                args[0]
-            ),
-        }
-    }
+    // Reading needs no write access: `state` answers and `verify` checks the whole ledger (its
+    // read models on a scratch copy), both exiting 0.
+    let out = run_as(&["state", "--as-of", "2020-01-01", "--json"], b"").unwrap();
+    assert_eq!(out.status.code(), Some(0), "state: {}", text(&out.stderr));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["as_of"], "2020-01-01");
+    assert!(s["members"]["count"].as_u64().is_some_and(|n| n > 0), "{s}");
+    let out = run_as(&["verify"], b"").unwrap();
+    assert_eq!(out.status.code(), Some(0), "verify: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("ok: "),
+        "verify: {}",
+        text(&out.stdout)
+    );
     assert!(
         std::fs::read(&db).unwrap() == before,
         "the read-only file changed"

@@ -4,10 +4,13 @@
 //! ratifications, observer admissions, appointments with and without `takes_office`, vacancies,
 //! board elections, meetings, claims, proposals, documents, programmes, agreements, retractions
 //! and corrections, dated `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or `{"not_before", "not_after"}`) are
-//! kept only when the log still replays, in replay order, through
-//! `iofs_ledger::projection::replay` (see `tests/support/mod.rs`). Each history is appended in
-//! batches, each recorded at its own instant (`AppendOptions::now`). Mutations then make batches
-//! invalid in every way the append rules name.
+//! kept only when the reference model (`tests/support/reference.rs`, the rules written again
+//! without the library's fold) says the log keeps every rule. Each history is appended in
+//! batches, each recorded at its own instant (`AppendOptions::now`), into ledgers that take a
+//! state snapshot every few timeline rows (`support::SNAPSHOT_ROWS`), so every property reaches
+//! snapshots. Mutations then make batches invalid in every way the append rules name.
+//! `tests/model.rs` compares whole answers with the reference model, with dates near the day of
+//! recording.
 //!
 //! # Case counts
 //! Each property runs a small number of cases by default so that `cargo test` stays well under
@@ -116,7 +119,7 @@ proptest! {
         for d in h.model.probe_days(8) {
             // In replay order (rows are sorted so), so the small ledger's seqs keep the order.
             let kept: Vec<_> = rows.iter().filter(|r| r.last <= d).collect();
-            let mut small = Ledger::in_memory().unwrap();
+            let mut small = fresh_ledger();
             append_events(&mut small, kept.iter().map(|r| r.event.clone()).collect(), now_of(99))
                 .unwrap_or_else(|e| panic!("the events effective by {d} were refused: {e}"));
             let map: HashMap<u64, u64> =
@@ -165,7 +168,7 @@ proptest! {
 /// signature comes first — but the batch was refused: "only a member can withdraw".
 #[test]
 fn a_batch_is_judged_in_replay_order_not_line_order() {
-    let mut l = Ledger::in_memory().unwrap();
+    let mut l = fresh_ledger();
     let text = [
         r#"{"type":"membership_withdrawn","party":"KAZ","date":"2009","source":{"document":"d","quote":"q"}}"#,
         r#"{"type":"statute_signed","party":"KAZ","date":"2008","source":{"document":"d","quote":"q"}}"#,
@@ -188,7 +191,7 @@ fn a_batch_is_judged_in_replay_order_not_line_order() {
 /// leaves a valid log (the withdrawal never counts), but the batch was refused.
 #[test]
 fn a_line_retracted_later_in_the_same_batch_is_not_judged() {
-    let mut l = Ledger::in_memory().unwrap();
+    let mut l = fresh_ledger();
     let text = [
         r#"{"type":"membership_withdrawn","party":"KAZ","date":"2008","source":{"document":"d","quote":"q"}}"#,
         r#"{"type":"retraction","retracts":1,"reason":"misread","source":{"document":"d","quote":"q"}}"#,
@@ -869,7 +872,7 @@ proptest! {
 /// conversion error instead of a failed verification naming the seq.
 #[test]
 fn verify_names_the_seq_of_a_stored_event_made_invalid_utf8() {
-    let mut l = Ledger::in_memory().unwrap();
+    let mut l = fresh_ledger();
     let line = r#"{"type":"statute_signed","party":"KAZ","date":"2013-12-10","source":{"document":"d","quote":"q"}}"#;
     let events = parse_batch(line).unwrap();
     l.append(events.into_iter().map(Ok), AppendOptions::default())
@@ -911,7 +914,7 @@ proptest! {
         .unwrap();
         prop_assert_eq!(lines.len() as u64, h.model.len());
         let events = parse_batch(&lines.join("\n")).unwrap();
-        let mut copy = Ledger::in_memory().unwrap();
+        let mut copy = fresh_ledger();
         copy.append(
             events.into_iter().map(Ok),
             AppendOptions { expect_head: Some(0), now: Some(now_of(h.batches.len())) },
@@ -1116,7 +1119,7 @@ fn feed(text: &str) -> Result<(), TestCaseError> {
     for (i, line) in text.lines().enumerate() {
         let _ = parse_line(Location::Line(i + 1), line);
     }
-    let mut l = Ledger::in_memory().unwrap();
+    let mut l = fresh_ledger();
     match parse_batch(text) {
         Ok(events) => {
             for (_, e) in &events {
@@ -1376,7 +1379,7 @@ proptest! {
         correct in 0usize..2000,
     ) {
         let events: Vec<Event> = iofs_ledger::synth::events(2500, seed).collect();
-        let mut l = Ledger::in_memory().unwrap();
+        let mut l = fresh_ledger();
         let mut at = 0;
         for b in batches.iter().cycle() {
             if at >= events.len() {

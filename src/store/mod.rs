@@ -47,6 +47,8 @@ pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 pub use replica::{ImportItem, Imported};
 pub use series::SeriesInput;
+#[doc(hidden)]
+pub use snapshots::set_snapshot_threshold_for_tests;
 
 use crate::event::Location;
 use crate::projection::Rule;
@@ -731,12 +733,23 @@ mod tests {
         l.conn
             .execute("INSERT INTO events VALUES (1, 't', '{}', 'h')", [])
             .unwrap();
-        assert!(l.conn.execute("UPDATE events SET body = 'x'", []).is_err());
-        assert!(l.conn.execute("DELETE FROM events", []).is_err());
-        assert!(l
-            .conn
-            .execute("INSERT INTO events VALUES (3, 't', '{}', 'h')", [])
-            .is_err());
+        // Each refusal is the trigger's own, not just any SQLite error.
+        let refused = |sql: &str, message: &str| {
+            let e = l.conn.execute(sql, []).unwrap_err().to_string();
+            assert!(e.contains(message), "`{sql}`: {e}");
+        };
+        refused(
+            "UPDATE events SET body = 'x'",
+            "events are append-only; append a correction instead",
+        );
+        refused(
+            "DELETE FROM events",
+            "events are append-only; append a retraction instead",
+        );
+        refused(
+            "INSERT INTO events VALUES (3, 't', '{}', 'h')",
+            "events are appended in seq order, without gaps",
+        );
         assert!(l
             .conn
             .execute("INSERT INTO events VALUES (2, 't', '{}', 'h')", [])

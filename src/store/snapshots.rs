@@ -12,6 +12,7 @@
 //! `facts` is one line `key\tfact\n` per key, in key order, `fact` being the timeline's own text.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -20,6 +21,30 @@ use super::{Ctx, StoreError};
 use crate::date::Day;
 use crate::party::Party;
 use crate::projection::{cut, Fact, Key, PartyFacts, StateFacts};
+
+/// When non-zero, the rows that make a snapshot due, in place of `max(SNAPSHOT_MIN_ROWS, keys)`
+/// (tests only: see [`set_snapshot_threshold_for_tests`]).
+static TEST_THRESHOLD: AtomicI64 = AtomicI64::new(0);
+
+/// Makes a snapshot due every `rows` timeline rows in this process (0 restores the rule
+/// `max(SNAPSHOT_MIN_ROWS, keys)`), so that tests with small logs exercise snapshots, refolds
+/// that drop them and `--known-at` across them. Process-wide, not per ledger: `rebuild`, the
+/// schema upgrade and `verify`'s re-derivation all take snapshots on a bare connection, and
+/// every one of them must use the same rule for appended snapshots to equal rebuilt ones. A
+/// test binary that lowers it must do so before it opens its first ledger and never change it
+/// again. Not for production use: the binary never calls it.
+#[doc(hidden)]
+pub fn set_snapshot_threshold_for_tests(rows: i64) {
+    TEST_THRESHOLD.store(rows.max(0), Ordering::SeqCst);
+}
+
+/// The rows since the last snapshot that make the next one due, given the keys it held.
+fn threshold(keys: i64) -> i64 {
+    match TEST_THRESHOLD.load(Ordering::SeqCst) {
+        0 => SNAPSHOT_MIN_ROWS.max(keys),
+        n => n,
+    }
+}
 
 /// A replay position (day, ord).
 type Pos = (i64, i64);
@@ -65,7 +90,7 @@ pub(crate) fn update(tx: &Connection) -> Result<(), StoreError> {
         .optional()
         .ctx("reading state snapshots")?;
     let (from, rows_before, keys) = last.unwrap_or(((i64::MIN, i64::MIN), 0, 0));
-    let threshold = SNAPSHOT_MIN_ROWS.max(keys);
+    let threshold = threshold(keys);
     let since: i64 = tx
         .prepare_cached(
             "SELECT COUNT(*) FROM (SELECT 1 FROM timeline WHERE (day, ord) > (?1, ?2) LIMIT ?3)",
@@ -168,7 +193,7 @@ impl Walk<'_> {
         self.insert
             .execute(params![pos.0, pos.1, self.rows_before, keys, facts])
             .ctx("storing a state snapshot")?;
-        self.threshold = SNAPSHOT_MIN_ROWS.max(keys);
+        self.threshold = threshold(keys);
         Ok(())
     }
 }
@@ -415,5 +440,21 @@ impl<'a> Arranged<'a> {
             parties,
             others: self.others,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule is part of the read models' definition (`verify` compares stored snapshots with
+    /// those a rebuild derives, so a file written under another rule would fail it): a snapshot
+    /// every `max(SNAPSHOT_MIN_ROWS, keys)` rows unless a test process lowered it. No unit test
+    /// lowers it.
+    #[test]
+    fn a_snapshot_is_due_every_max_of_the_minimum_and_the_keys_rows() {
+        assert_eq!(threshold(0), SNAPSHOT_MIN_ROWS);
+        assert_eq!(threshold(SNAPSHOT_MIN_ROWS - 1), SNAPSHOT_MIN_ROWS);
+        assert_eq!(threshold(5000), 5000);
     }
 }

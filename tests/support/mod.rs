@@ -1,11 +1,16 @@
-//! Helpers for the property tests (`tests/properties.rs`; `tests/faults.rs` drives the binary
-//! and needs none of this): generators of valid histories (candidates kept only when the model
-//! of the log still replays, in replay order, through `iofs_ledger::projection::replay`), an
-//! independent reference fold used as an oracle, and utilities to build ledgers, dump their
-//! tables and compare answers.
+//! Helpers for the property tests (`tests/properties.rs`, `tests/model.rs`; `tests/faults.rs`
+//! drives the binary and needs none of this): generators of valid histories (candidates kept
+//! only when the reference model, [`reference`], says the log keeps every rule — the library's
+//! own fold is never the judge), an independent fold used as an oracle, and utilities to build
+//! ledgers, dump their tables and compare answers.
+//!
+//! Every ledger these helpers build takes a state snapshot every [`SNAPSHOT_ROWS`] timeline rows
+//! (see [`lower_snapshots`]), so that small generated histories reach snapshots.
 //!
 //! A test crate that includes this module may not use every helper.
 #![allow(dead_code)]
+
+pub mod reference;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -13,7 +18,6 @@ use std::fmt;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use iofs_ledger::date::Day;
 use iofs_ledger::event::{parse_batch, Event, Kind, Location, Role};
-use iofs_ledger::projection;
 use iofs_ledger::query::{self, State};
 use iofs_ledger::store::{AppendOptions, Appended, Ledger, StoreError};
 use proptest::prelude::*;
@@ -370,17 +374,65 @@ pub fn world() -> impl Strategy<Value = World> {
 
 /// A candidate world event with its date.
 pub fn world_cand() -> impl Strategy<Value = Cand> {
-    (world(), gen_date(), extras()).prop_map(|(w, d, x)| Cand::World(w, d, x))
+    world_cand_in(gen_date())
+}
+
+/// A candidate world event dated by `dates`.
+pub fn world_cand_in(dates: impl Strategy<Value = GenDate>) -> impl Strategy<Value = Cand> {
+    (world(), dates, extras()).prop_map(|(w, d, x)| Cand::World(w, d, x))
 }
 
 /// A candidate event: mostly world events, some retractions and corrections.
 pub fn cand() -> impl Strategy<Value = Cand> {
+    cand_in(gen_date().boxed())
+}
+
+/// A candidate event dated by `dates`: mostly world events, some retractions and corrections.
+pub fn cand_in(dates: BoxedStrategy<GenDate>) -> impl Strategy<Value = Cand> {
     prop_oneof![
-        12 => world_cand(),
+        12 => world_cand_in(dates.clone()),
         1 => any::<usize>().prop_map(Cand::Retract),
-        2 => (any::<usize>(), any::<bool>(), world(), gen_date(), proptest::option::weighted(0.3, gen_date()))
+        2 => (any::<usize>(), any::<bool>(), world(), dates.clone(), proptest::option::weighted(0.3, dates))
             .prop_map(|(sel, same, world, date, own_date)| Cand::Correct { sel, same, world, date, own_date }),
     ]
+}
+
+/// Today by the real clock (UTC), the day `append` checks dates against when no instant is
+/// given.
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// A date near the day of recording, relative to the real clock at generation: today,
+/// yesterday, tomorrow, this and next month, this and next year, bounds ending after today,
+/// bounds starting tomorrow. About half of them may not be recorded today (they begin after
+/// it); the generators of valid histories drop those, the acceptance properties keep them.
+pub fn near_today() -> impl Strategy<Value = GenDate> {
+    (0u8..10, 0i64..40).prop_map(|(k, n)| {
+        let t = today();
+        let day = |d: NaiveDate| Point::Day(d.year(), d.month(), d.day());
+        let next_month = t
+            .with_day(1)
+            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+            .expect("a next month");
+        match k {
+            0 => GenDate::Point(day(t)),
+            1 => GenDate::Point(day(t - Duration::days(1 + n % 3))),
+            2 => GenDate::Point(day(t + Duration::days(1 + n % 3))),
+            3 => GenDate::Point(Point::Month(t.year(), t.month())),
+            4 => GenDate::Point(Point::Month(next_month.year(), next_month.month())),
+            5 => GenDate::Point(Point::Year(t.year())),
+            6 => GenDate::Point(Point::Year(t.year() + 1)),
+            7 => GenDate::Bounded(day(t - Duration::days(n)), day(t + Duration::days(1 + n))),
+            8 => GenDate::Bounded(day(t), Point::Year(t.year() + 1)),
+            _ => GenDate::Bounded(day(t + Duration::days(1)), day(t + Duration::days(2 + n))),
+        }
+    })
+}
+
+/// A date of any precision from 2008 to 2023, or (one in three) near the day of recording.
+pub fn any_date() -> BoxedStrategy<GenDate> {
+    prop_oneof![2 => gen_date(), 1 => near_today()].boxed()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,13 +578,16 @@ impl Model {
         rows
     }
 
-    /// Whether the whole log passes the append rules (record rules, then a replay in replay
-    /// order with the library's fold).
+    /// Whether the whole log passes the append rules, by the reference model (record rules,
+    /// then the world rules over the live events in replay order, written again in
+    /// [`reference`]; the library's fold is not consulted).
     pub fn valid(&self) -> bool {
-        self.record_rules_hold() && {
-            let rows = self.rows();
-            projection::replay(rows.iter().map(|r| (r.seq, &r.event))).is_ok()
-        }
+        reference::valid(&self.values())
+    }
+
+    /// The JSON of every event, in seq order.
+    pub fn values(&self) -> Vec<Value> {
+        self.recs.iter().map(|r| r.value.clone()).collect()
     }
 
     /// Appends an event.
@@ -948,6 +1003,9 @@ pub fn filter_into(model: &mut Model, cands: &[Cand]) -> Vec<Value> {
         let Some((v, w)) = cand_value(c, model, Targets::Live) else {
             continue;
         };
+        if !reference::dates_not_after(&v, today()) {
+            continue;
+        }
         model.push(v.clone(), w);
         if model.valid() {
             out.push(v);
@@ -969,6 +1027,16 @@ pub fn history_from(cands: Vec<Vec<Cand>>) -> History {
 pub fn history(batches: usize, per_batch: usize) -> impl Strategy<Value = History> {
     proptest::collection::vec(
         proptest::collection::vec(cand(), 0..=per_batch),
+        1..=batches,
+    )
+    .prop_map(history_from)
+}
+
+/// Valid histories of up to `batches` batches of up to `per_batch` candidates, some dated near
+/// the day of recording by the real clock (append them with the real clock: `now: None`).
+pub fn history_near_today(batches: usize, per_batch: usize) -> impl Strategy<Value = History> {
+    proptest::collection::vec(
+        proptest::collection::vec(cand_in(any_date()), 0..=per_batch),
         1..=batches,
     )
     .prop_map(history_from)
@@ -1030,10 +1098,36 @@ pub fn append_events(
     )
 }
 
+/// The timeline rows between two state snapshots in the ledgers these tests build (the
+/// library's rule is `max(512, keys)`, which generated histories never reach).
+pub const SNAPSHOT_ROWS: i64 = 8;
+
+/// Lowers the snapshot threshold to [`SNAPSHOT_ROWS`] for this test process, once, before any
+/// ledger is built ([`fresh_ledger`] and [`ledger_of`] call it; a test binary using these
+/// helpers must build every ledger through them, so that appends, `rebuild` and `verify` all
+/// follow the same rule).
+pub fn lower_snapshots() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| iofs_ledger::store::set_snapshot_threshold_for_tests(SNAPSHOT_ROWS));
+}
+
+/// An empty in-memory ledger (with the lowered snapshot threshold).
+pub fn fresh_ledger() -> Ledger {
+    lower_snapshots();
+    Ledger::in_memory().expect("in-memory ledger")
+}
+
+/// The number of state snapshots a ledger holds.
+pub fn snapshot_count(l: &Ledger) -> i64 {
+    l.connection()
+        .query_row("SELECT COUNT(*) FROM state_snapshots", [], |r| r.get(0))
+        .expect("count snapshots")
+}
+
 /// An in-memory ledger holding the first `n` batches of `h`; returns each batch's
 /// `recorded_at`.
 pub fn ledger_of(h: &History, n: usize) -> (Ledger, Vec<String>) {
-    let mut l = Ledger::in_memory().expect("in-memory ledger");
+    let mut l = fresh_ledger();
     let mut recorded = Vec::new();
     for (i, b) in h.batches.iter().take(n).enumerate() {
         let a = append_values(&mut l, b, now_of(i))
@@ -1049,8 +1143,9 @@ pub fn ledger(h: &History) -> (Ledger, Vec<String>) {
 }
 
 /// The tables a refused append must leave byte-identical.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 9] = [
     "events",
+    "state_snapshots",
     "timeline",
     "replay_order",
     "overrides",
