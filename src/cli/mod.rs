@@ -9,6 +9,7 @@ mod progress;
 mod record;
 mod render;
 mod replica;
+mod report;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -77,6 +78,9 @@ pub enum CliError {
     /// The built-in history does not load (a build defect).
     #[error("the built-in history does not load: {0}")]
     Builtin(String),
+    /// The report could not be written (exit 1); nothing was put in place.
+    #[error(transparent)]
+    Report(#[from] iofs_ledger::report::ReportError),
 }
 
 impl CliError {
@@ -787,6 +791,29 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             }
         }
         Command::Parties { format } => render::parties(out, format.get())?,
+        Command::Timeline {
+            from,
+            to,
+            every,
+            known_at: k,
+            format,
+        } => {
+            check_range(Some(from), Some(to))?;
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            report::timeline(out, &l, from, to, &every, k.as_deref(), format.get())?;
+        }
+        Command::Report {
+            out: dir,
+            as_of,
+            known_at: k,
+            force,
+        } => {
+            let d = as_of.unwrap_or_else(opts::today);
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            report::report(out, &l, &dir, d, k.as_deref(), force)?;
+        }
         Command::Completions { shell } => {
             // Written to memory first: clap_complete panics when its writer fails.
             let mut script = Vec::new();

@@ -938,7 +938,7 @@ impl Receipt {
     }
 }
 
-fn csv_writer(out: &mut dyn Write) -> csv::Writer<&'_ mut dyn Write> {
+pub fn csv_writer(out: &mut dyn Write) -> csv::Writer<&'_ mut dyn Write> {
     csv::WriterBuilder::new().from_writer(out)
 }
 

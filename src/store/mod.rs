@@ -28,6 +28,7 @@ mod inspect;
 mod read;
 mod replica;
 pub mod schema;
+mod series;
 mod snapshots;
 
 use std::fs;
@@ -45,6 +46,7 @@ pub use dry_run::Phase;
 pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 pub use replica::{ImportItem, Imported};
+pub use series::SeriesInput;
 #[doc(hidden)]
 pub use snapshots::set_snapshot_threshold_for_tests;
 
