@@ -21,6 +21,9 @@
 //!   every body parsed by `serde_json`.
 //! * `state/{query,floor,cli}/N`: `query::state` at days spread over the history, against one
 //!   raw index seek in `timeline`, and the CLI call `iofs-ledger --db F state --as-of D`.
+//! * `timeline/{daily_10k,floor}/N`: `timeline::timeline` of 10,000 daily steps (1998-08-01
+//!   to 2025-12-16) over the read models, against one raw range scan of the same span of
+//!   `timeline` rows of `count:members` (decoding nothing).
 //! * `process/cli_version`: spawning `iofs-ledger --version` (the floor of any CLI call).
 //! * Memory (full runs only, not criterion): peak RSS and wall time of the CLI appending,
 //!   rebuilding, verifying and querying N events, and of every read command on them (state as
@@ -52,6 +55,7 @@ use iofs_ledger::event::{parse_line, Event, Location};
 use iofs_ledger::query;
 use iofs_ledger::store::{schema, Access, AppendOptions, Ledger};
 use iofs_ledger::synth;
+use iofs_ledger::timeline::{self, Every};
 use rusqlite::{params, Connection, OpenFlags};
 
 const SEED: u64 = 2024;
@@ -513,6 +517,43 @@ fn bench_state(c: &mut Criterion, fx: &mut [Fixture], bin: Option<&Path>) {
     }
 }
 
+fn bench_timeline(c: &mut Criterion, fx: &mut [Fixture]) {
+    let from = Day::parse("1998-08-01").unwrap();
+    let to = Day(from.0 + 9_999);
+    for f in fx.iter_mut() {
+        let n = f.n;
+        let mut g = c.benchmark_group("timeline");
+        configure(&mut g, false);
+        g.throughput(Throughput::Elements(10_000));
+        g.bench_function(BenchmarkId::new("daily_10k", label(n)), |b| {
+            let l = Ledger::open(&f.ledger(), Access::ReadOnly).unwrap();
+            b.iter(|| {
+                let t = timeline::timeline(&l, from, to, Every::Day, None).unwrap();
+                assert_eq!(t.rows.len(), 10_000);
+                t
+            });
+        });
+        g.bench_function(BenchmarkId::new("floor", label(n)), |b| {
+            let conn = Connection::open_with_flags(f.ledger(), OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+            let mut st = conn
+                .prepare("SELECT day, fact FROM timeline WHERE key = 'count:members' AND day > ?1 AND day <= ?2 ORDER BY day, ord")
+                .unwrap();
+            b.iter(|| {
+                let mut rows = st
+                    .query(params![i64::from(from.0), i64::from(to.0)])
+                    .unwrap();
+                let mut k = 0usize;
+                while let Some(r) = rows.next().unwrap() {
+                    k += r.get_ref(1).unwrap().as_str().unwrap().len();
+                }
+                k
+            });
+        });
+        g.finish();
+    }
+}
+
 fn bench_durable(c: &mut Criterion, fx: &mut [Fixture], bin: Option<&Path>) {
     let one: Event = parse_line(Location::Line(1), ONE_EVENT).unwrap().1;
     let one_file = cache_dir().join("one-event.jsonl");
@@ -730,6 +771,7 @@ fn main() {
     bench_bulk(&mut c, &mut fx);
     bench_replay(&mut c, &mut fx);
     bench_state(&mut c, &mut fx, bin.as_deref());
+    bench_timeline(&mut c, &mut fx);
     bench_durable(&mut c, &mut fx, bin.as_deref());
     bench_process(&mut c, bin.as_deref());
     let mem = match std::env::var("IOFS_BENCH_MEMORY").as_deref() {

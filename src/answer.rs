@@ -89,6 +89,17 @@ pub enum Question {
         /// As it was at this instant.
         known_at: Option<String>,
     },
+    /// `timeline --from D --to D --every E [--known-at T]`.
+    Timeline {
+        /// The first step.
+        from: Day,
+        /// The last day.
+        to: Day,
+        /// The interval.
+        every: crate::timeline::Every,
+        /// As known at this instant.
+        known_at: Option<String>,
+    },
     /// `log --after SEQ [--known-at T]`: JSON Lines.
     Log {
         /// Only events after this seq.
@@ -240,6 +251,26 @@ impl Question {
     /// `head`.
     pub fn head(k: Option<&str>) -> Result<Question, AnswerError> {
         Ok(Question::Head {
+            known_at: known_at(k)?,
+        })
+    }
+
+    /// `timeline` (`every`: day, week, month or year).
+    pub fn timeline(
+        from: &str,
+        to: &str,
+        every: &str,
+        k: Option<&str>,
+    ) -> Result<Question, AnswerError> {
+        let (from, to) = (day(from, "--from")?, day(to, "--to")?);
+        check_range(Some(from), Some(to))?;
+        let every = every
+            .parse()
+            .map_err(|e: crate::timeline::TimelineError| AnswerError::BadQuestion(e.to_string()))?;
+        Ok(Question::Timeline {
+            from,
+            to,
+            every,
             known_at: known_at(k)?,
         })
     }
@@ -504,6 +535,20 @@ pub fn write(l: &Ledger, q: &Question, out: &mut dyn Write) -> Result<(), Answer
                 &json!({"seq": h.seq, "hash": h.hash, "recorded_at": h.recorded_at}),
             )
             .map_err(out_err)
+        }
+        Question::Timeline {
+            from,
+            to,
+            every,
+            known_at,
+        } => {
+            let t = crate::timeline::timeline(l, *from, *to, *every, known_at.as_deref()).map_err(
+                |e| match e {
+                    crate::timeline::TimelineError::Store(s) => AnswerError::Store(s),
+                    e => AnswerError::BadQuestion(e.to_string()),
+                },
+            )?;
+            json(out, &t).map_err(out_err)
         }
         Question::Log { after, known_at } => {
             let max = known_at.as_deref().map(|t| l.seq_known_at(t)).transpose()?;

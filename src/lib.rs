@@ -35,8 +35,10 @@ pub mod history;
 pub mod party;
 pub mod projection;
 pub mod query;
+pub mod report;
 pub mod serve;
 pub mod store;
 /// Deterministic synthetic histories (valid under every append rule) for benchmarks and load
 /// tests.
 pub mod synth;
+pub mod timeline;

@@ -226,9 +226,49 @@ pub struct State {
 }
 
 fn count(f: Option<Fact>) -> u64 {
+    count_of(f.as_ref())
+}
+
+/// A counter's value (0 when it has no fact): what `state` and `timeline` both count.
+pub(crate) fn count_of(f: Option<&Fact>) -> u64 {
     match f {
-        Some(Fact::Count { value }) => value,
+        Some(Fact::Count { value }) => *value,
         _ => 0,
+    }
+}
+
+/// Whether a milestone was reached (it has a `since` fact).
+pub(crate) fn reached(f: Option<&Fact>) -> bool {
+    matches!(f, Some(Fact::Since { .. }))
+}
+
+/// An office's holder at `as_of` (`None`: vacant, never filled, or the holder's term has run
+/// out with no later appointment or vacancy), and whether that term ran out: the rule `state`
+/// applies (see `assemble`), which then lists the appointment under `uncertain`.
+pub(crate) fn holder_at(f: Option<&Fact>, as_of: Day) -> (Option<String>, bool) {
+    match f {
+        Some(Fact::Holder {
+            person: Some(p),
+            since,
+            term_years,
+            ..
+        }) => match term_years.and_then(|y| add_years(since.effective_day().to_naive(), y)) {
+            Some(end) if as_of.to_naive() >= end => (None, true),
+            _ => (Some(p.clone()), false),
+        },
+        Some(Fact::Holder { person: None, .. }) | None => (None, false),
+        Some(_) => (None, false),
+    }
+}
+
+/// A board's chair: the party code of its seat with the chair's role.
+pub(crate) fn chair_of(f: Option<&Fact>) -> Option<String> {
+    match f {
+        Some(Fact::Board { seats, .. }) => seats
+            .iter()
+            .find(|s| s.role == Role::Chair)
+            .and_then(|s| s.party.as_ref().map(|p| p.code().to_string())),
+        _ => None,
     }
 }
 
@@ -332,6 +372,10 @@ fn assemble(
         })
     };
     let in_force_since = since_of(Milestone::StatuteInForce)?;
+    debug_assert_eq!(
+        in_force_since.is_some(),
+        reached(src.get(&Key::Milestone(Milestone::StatuteInForce)))
+    );
     let mut past_term = None;
     let director_general = match src.get(&Key::Office(Office::DirectorGeneral)).cloned() {
         Some(Fact::Holder {
@@ -394,10 +438,7 @@ fn assemble(
     };
     let executive_board = match src.get(&Key::Board(Organ::ExecutiveBoard)).cloned() {
         Some(Fact::Board { seats, since, seq }) => BoardState {
-            chair: seats
-                .iter()
-                .find(|s| s.role == Role::Chair)
-                .and_then(|s| s.party.as_ref().map(|p| p.code().to_string())),
+            chair: chair_of(src.get(&Key::Board(Organ::ExecutiveBoard))),
             members: seats.iter().map(seat_entry).collect(),
             since: Some(since),
             seq: Some(seq),

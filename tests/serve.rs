@@ -247,6 +247,12 @@ fn api_answers_are_the_cli_json_byte_for_byte() {
         ("/api/audit", &["audit", "--json"]),
         ("/api/head", &["head", "--json"]),
         ("/api/log?after=100", &["log", "--after", "100", "--json"]),
+        (
+            "/api/timeline?from=2013&to=2020&every=year",
+            &[
+                "timeline", "--from", "2013", "--to", "2020", "--every", "year", "--json",
+            ],
+        ),
         ("/api/log", &["log", "--json"]),
     ];
     for (path, args) in cases {
@@ -323,7 +329,9 @@ fn every_path_the_openapi_description_lists_is_served() {
             "{}?as_of=2020-01-01&from=2019-01-01&to=2020-01-01",
             path.replace("{party}", "KAZ")
         );
-        let url = if path == "/api/state" || path == "/api/members" {
+        let url = if path == "/api/timeline" {
+            "/api/timeline?from=2014&to=2020&every=month".to_string()
+        } else if path == "/api/state" || path == "/api/members" {
             url.replace("&from=2019-01-01&to=2020-01-01", "")
         } else if path == "/api/diff" {
             url.replace("as_of=2020-01-01&", "")
@@ -608,6 +616,10 @@ fn a_page_in_chromium_shows_the_count_for_a_date_and_runs_nothing_from_a_quote()
             .unwrap_or_else(|| panic!("no count on the page for {day}"));
         assert_eq!(shown, want.to_string(), "{day}");
     }
+    // The report's status page, served live: its status table and chart are there.
+    let dom = dump_dom(&browser, &format!("{}/?as_of=2015-06-01", s.url));
+    assert!(dom.contains(r#"id="status""#), "{dom}");
+    assert!(dom.contains("<svg"), "{dom}");
     let dom = dump_dom(&browser, &format!("{}/party/KAZ", s.url));
     assert!(
         dom.contains("&lt;script&gt;document.title=\"pwned\"&lt;/script&gt;"),

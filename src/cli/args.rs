@@ -302,6 +302,44 @@ pub enum Command {
         #[command(flatten)]
         format: TableFormat,
     },
+    /// A series over valid time: members, ratifications, observers, Statute, Director General,
+    /// Executive Board chair and uncertain events at each step from one day to another.
+    #[command(after_long_help = super::examples::TIMELINE)]
+    Timeline {
+        /// The first day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month: its first day).
+        #[arg(long, value_name = "DATE", value_parser = first_day)]
+        from: Day,
+        /// The last day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month: its last day); the last
+        /// step is on or before it.
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        to: Day,
+        /// The interval between steps: day, week, month or year.
+        #[arg(long, value_name = "INTERVAL", default_value = "month")]
+        every: String,
+        /// Answer as known at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
+        #[command(flatten)]
+        format: TableFormat,
+    },
+    /// Write a static report (HTML, no script, nothing from the network): status, chart,
+    /// officers, board, one page per party, meetings, audit.
+    #[command(after_long_help = super::examples::REPORT)]
+    Report {
+        /// The directory to write (created; must be empty or absent unless --force).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The report's day: YYYY, YYYY-MM or YYYY-MM-DD (a year or month: its last day)
+        /// [default: today, UTC].
+        #[arg(long, value_name = "DATE", value_parser = last_day)]
+        as_of: Option<Day>,
+        /// Report as known at this instant.
+        #[arg(long, value_name = "TIMESTAMP")]
+        known_at: Option<String>,
+        /// Replace the contents of a non-empty DIR.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_long_help = super::examples::COMPLETIONS)]
     Completions {
@@ -333,7 +371,9 @@ impl Command {
             | Command::Meetings { format, .. }
             | Command::Years { format, .. }
             | Command::Officers { format, .. }
-            | Command::Parties { format } => format.get() == OutputFormat::Text,
+            | Command::Parties { format }
+            | Command::Timeline { format, .. } => format.get() == OutputFormat::Text,
+            Command::Report { .. } => true,
             Command::Import { json, .. } => !json,
             Command::Backup { .. } => true,
             Command::Export { .. }

@@ -122,3 +122,15 @@ pub const MAN: &str = "\
 Examples:
   iofs-ledger man > iofs-ledger.1 && man ./iofs-ledger.1
   iofs-ledger man | gzip > /usr/local/share/man/man1/iofs-ledger.1.gz";
+
+/// `timeline`.
+pub const TIMELINE: &str = "\
+Examples:
+  iofs-ledger timeline --from 2013 --to 2026 --every year
+  iofs-ledger timeline --from 2016-01-01 --to 2018-12-31 --every week --format csv";
+
+/// `report`.
+pub const REPORT: &str = "\
+Examples:
+  iofs-ledger report --out site
+  iofs-ledger report --out site --as-of 2020-12-31 --force";

@@ -9,6 +9,7 @@ mod progress;
 mod record;
 mod render;
 mod replica;
+mod report;
 mod serve;
 
 use std::io::{self, IsTerminal, Write};
@@ -82,6 +83,9 @@ pub enum CliError {
     /// The built-in history does not load (a build defect).
     #[error("the built-in history does not load: {0}")]
     Builtin(String),
+    /// The report could not be written (exit 1); nothing was put in place.
+    #[error(transparent)]
+    Report(#[from] iofs_ledger::report::ReportError),
 }
 
 impl From<AnswerError> for CliError {
@@ -640,15 +644,23 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let n = l.rebuild();
             progress.finish();
             let n = n?;
-            if format.json() {
-                let head = l.head()?;
+            let head = l.head()?;
+            // The read models are rebuilt: a report that cannot be written is exit 3, never 1.
+            let report = if format.json() {
                 let mut r = Receipt::of_log(&head, n);
                 // A rebuild records nothing.
                 r.recorded_at = None;
-                render::json(out, &r)?;
+                render::json(out, &r)
             } else {
-                writeln!(out, "rebuilt the read models from {n} events")?;
-            }
+                writeln!(out, "rebuilt the read models from {n} events")
+            };
+            report
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::DoneButUnreported {
+                    done: format!("rebuilt the read models from {n} events"),
+                    head: format!("{}:{}", head.seq, head.hash),
+                    source,
+                })?;
         }
         Command::Export { known_at: k } => {
             let k = known_at(&k)?;
@@ -798,8 +810,45 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             }
         }
         Command::Parties { format } => render::parties(out, format.get())?,
+        Command::Timeline {
+            from,
+            to,
+            every,
+            known_at: k,
+            format,
+        } => {
+            check_range(Some(from), Some(to))?;
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            if format.get() == OutputFormat::Json {
+                let every = every.parse().map_err(CliError::from)?;
+                let q = Question::Timeline {
+                    from,
+                    to,
+                    every,
+                    known_at: k,
+                };
+                return answer_json(&l, &q, out);
+            }
+            report::timeline(out, &l, from, to, &every, k.as_deref(), format.get())?;
+        }
+        Command::Report {
+            out: dir,
+            as_of,
+            known_at: k,
+            force,
+        } => {
+            let d = as_of.unwrap_or_else(opts::today);
+            let k = known_at(&k)?;
+            let l = open_for_reading(&path)?;
+            report::report(out, &l, &dir, d, k.as_deref(), force)?;
+        }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "iofs-ledger", out);
+            // Written to memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "iofs-ledger", &mut script);
+            out.write_all(&script)?;
+            out.flush()?;
         }
         Command::Man => {
             clap_mangen::Man::new(Cli::command()).render(out)?;

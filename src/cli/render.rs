@@ -771,7 +771,7 @@ pub fn parties(out: Out, format: OutputFormat) -> io::Result<()> {
 
 pub use iofs_ledger::answer::Receipt;
 
-fn csv_writer(out: &mut dyn Write) -> csv::Writer<&'_ mut dyn Write> {
+pub fn csv_writer(out: &mut dyn Write) -> csv::Writer<&'_ mut dyn Write> {
     csv::WriterBuilder::new().from_writer(out)
 }
 

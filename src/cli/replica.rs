@@ -79,21 +79,28 @@ pub fn import(
             })),
         });
     let r = l.import(items, now)?;
-    if json {
-        render::json(
-            out,
-            &serde_json::json!({
-                "read": r.read,
-                "skipped": r.skipped,
-                "imported": r.range.map_or(0, |(a, b)| b + 1 - a),
-                "first": r.range.map(|x| x.0),
-                "last": r.range.map(|x| x.1),
-                "recorded_at": r.recorded_at,
-                "head": format!("{}:{}", r.head_seq, r.head_hash),
-            }),
-        )?;
-    } else {
-        match r.range {
+    // The events are committed: a report that cannot be written is exit 3, never 1.
+    let head = format!("{}:{}", r.head_seq, r.head_hash);
+    let done = match r.range {
+        Some((a, b)) => format!("imported seq {a}..{b}"),
+        None => "imported nothing".to_string(),
+    };
+    let report = (|| -> std::io::Result<()> {
+        if json {
+            render::json(
+                out,
+                &serde_json::json!({
+                    "read": r.read,
+                    "skipped": r.skipped,
+                    "imported": r.range.map_or(0, |(a, b)| b + 1 - a),
+                    "first": r.range.map(|x| x.0),
+                    "last": r.range.map(|x| x.1),
+                    "recorded_at": r.recorded_at,
+                    "head": format!("{}:{}", r.head_seq, r.head_hash),
+                }),
+            )?;
+        } else {
+            match r.range {
             Some((a, b)) => writeln!(
                 out,
                 "imported seq {a}..{b} ({} event{}, {} already held) recorded_at up to {}; head {}:{}",
@@ -113,8 +120,10 @@ pub fn import(
                 r.head_hash
             )?,
         }
-    }
-    Ok(())
+        }
+        out.flush()
+    })();
+    report.map_err(|source| CliError::DoneButUnreported { done, head, source })
 }
 
 /// `backup PATH`.
@@ -123,6 +132,7 @@ pub fn backup(path: &Path, dest: &Path, out: &mut dyn Write) -> Result<(), CliEr
     l.backup(dest)?;
     let b = Ledger::open(dest, Access::ReadOnly)?;
     let h = b.head()?;
+    // The copy exists: a report that cannot be written is exit 3, never 1.
     writeln!(
         out,
         "backed up {} to {}; head {}:{}",
@@ -130,6 +140,11 @@ pub fn backup(path: &Path, dest: &Path, out: &mut dyn Write) -> Result<(), CliEr
         dest.display(),
         h.seq,
         h.hash
-    )?;
-    Ok(())
+    )
+    .and_then(|()| out.flush())
+    .map_err(|source| CliError::DoneButUnreported {
+        done: format!("backed up {} to {}", path.display(), dest.display()),
+        head: format!("{}:{}", h.seq, h.hash),
+        source,
+    })
 }

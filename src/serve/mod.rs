@@ -322,6 +322,9 @@ fn router(app: Arc<App>, config: &Config) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/party/{code}", get(page::party))
+        .route("/meetings", get(page::meetings))
+        .route("/meetings/{year}", get(page::meetings_year))
+        .route("/audit", get(page::audit))
         .route("/api/openapi.json", get(openapi))
         .route("/api/health", get(health))
         .route("/api/state", get(api_state))
@@ -332,6 +335,7 @@ fn router(app: Arc<App>, config: &Config) -> Router {
         .route("/api/officers", get(api_officers))
         .route("/api/audit", get(api_audit))
         .route("/api/head", get(api_head))
+        .route("/api/timeline", get(api_timeline))
         .route("/api/log", get(api_log))
         .route("/api/events", axum::routing::post(api_append))
         .fallback(not_found)
@@ -590,6 +594,21 @@ async fn api_head((State(app), headers, uri, Query(p)): Ctx) -> Response {
             let q = Question::head(opt(&p, "known_at"));
             respond(app, headers, uri, q).await
         }
+        Err(f) => f.into_response(),
+    }
+}
+
+async fn api_timeline((State(app), headers, uri, Query(p)): Ctx) -> Response {
+    let q = only(&p, &["from", "to", "every", "known_at"]).and_then(|()| {
+        Ok(Question::timeline(
+            required(&p, "from", "--from")?,
+            required(&p, "to", "--to")?,
+            required(&p, "every", "--every")?,
+            opt(&p, "known_at"),
+        ))
+    });
+    match q {
+        Ok(q) => respond(app, headers, uri, q).await,
         Err(f) => f.into_response(),
     }
 }

@@ -404,23 +404,25 @@ where
                     s.checked_sub(head_seq + 1)
                         .and_then(|i| locations.get(i as usize).copied())
                 };
-                // An event already recorded broke the rule because of one in this batch
-                // (the rule names it): the refusal points at that line.
+                // When the rule names the event that caused the break (a signature dated before
+                // an establishment or adoption it meets) and that event is in this batch, the
+                // refusal points at its line: it is the one to fix, whether the event that
+                // broke is already recorded or in the batch too.
                 let (at, location) = match (
-                    line_of(bad),
                     violation.blame.and_then(|b| line_of(b).map(|l| (b, l))),
+                    line_of(bad),
                 ) {
-                    (Some(l), _) => (bad, Some(l)),
-                    (None, Some((b, l))) => (b, Some(l)),
+                    (Some((b, l)), _) => (b, Some(l)),
+                    (None, Some(l)) => (bad, Some(l)),
                     (None, None) => (bad, None),
                 };
-                let message = if at == bad && location.is_some() {
+                let message = if line_of(bad).is_some() {
                     violation.detail
                 } else {
                     format!(
-                            "{} (this batch would make the already recorded event seq {bad} break the rule)",
-                            violation.detail
-                        )
+                        "{} (this batch would make the already recorded event seq {bad} break the rule)",
+                        violation.detail
+                    )
                 };
                 return Err(StoreError::Refused(vec![Refusal {
                     location,

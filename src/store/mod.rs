@@ -28,6 +28,7 @@ mod inspect;
 mod read;
 mod replica;
 pub mod schema;
+mod series;
 mod snapshots;
 
 use std::fs;
@@ -45,6 +46,7 @@ pub use dry_run::Phase;
 pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
 pub use replica::{ImportItem, Imported};
+pub use series::SeriesInput;
 #[doc(hidden)]
 pub use snapshots::set_snapshot_threshold_for_tests;
 
@@ -57,11 +59,11 @@ pub enum StoreError {
     /// No file at the path.
     #[error("no ledger at {0}: run `iofs-ledger --db {0} init` first")]
     NotFound(PathBuf),
-    /// `init` on an existing path.
-    #[error("{0} already exists: init never overwrites a file (choose another --db path or remove it yourself)")]
+    /// `init` or `backup` on an existing path.
+    #[error("{0} already exists: `init` and `backup` never overwrite a file (choose another path or remove it yourself)")]
     AlreadyExists(PathBuf),
-    /// `init` beside a journal file that is not the new ledger's own.
-    #[error("{journal} lies beside {path}, left by a ledger that was there before (or by a process still using one): a new ledger created there would be read through it and be corrupt; nothing was created. If no process uses it, move it away (with any other {name}-wal/-shm/-journal file) and run init again", journal = journal.display(), path = path.display(), name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())]
+    /// `init` or `backup` beside a journal file that is not the new ledger's own.
+    #[error("{journal} lies beside {path}, left by a ledger that was there before (or by a process still using one): a new ledger created there would be read through it and be corrupt; nothing was created. If no process uses it, move it away (with any other {name}-wal/-shm/-journal file) and run the command again", journal = journal.display(), path = path.display(), name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())]
     LeftoverJournal {
         /// The ledger path.
         path: PathBuf,
@@ -408,7 +410,7 @@ fn open_immutable(path: &Path) -> Result<Connection, StoreError> {
 /// it would be taken for the new file's own journal, and SQLite would apply its pages to the
 /// new file. Whether such a file is stale cannot be proved from here (a process may still have
 /// the old file open), so it is never removed, only named.
-fn refuse_leftover_journals(path: &Path) -> Result<(), StoreError> {
+pub(crate) fn refuse_leftover_journals(path: &Path) -> Result<(), StoreError> {
     for suffix in ["-wal", "-shm", "-journal"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);

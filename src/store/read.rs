@@ -462,7 +462,7 @@ impl Ledger {
     /// and runs `f`: parsing is most of a replay's work, and an event is then allocated and
     /// freed on the same thread. At most [`PARSE_AHEAD`] chunks wait, so memory stays bounded;
     /// an error from `f` or from a body stops both threads.
-    fn for_each_live_state_event(
+    pub(super) fn for_each_live_state_event(
         &self,
         max_seq: u64,
         horizon: i64,
@@ -790,7 +790,7 @@ pub(super) fn decode_fact(text: &str, key: impl FnOnce() -> String) -> Result<Fa
     })
 }
 
-fn broken(seq: u64, v: &crate::projection::Violation) -> StoreError {
+pub(super) fn broken(seq: u64, v: &crate::projection::Violation) -> StoreError {
     StoreError::Corrupt {
         seq,
         why: format!(

@@ -296,6 +296,9 @@ impl Ledger {
         if fs::symlink_metadata(dest).is_ok() {
             return Err(StoreError::AlreadyExists(dest.to_path_buf()));
         }
+        // A `-wal` or `-shm` left beside the destination by an earlier file of that name would
+        // be read through the copy and corrupt it: refuse, as `init` does.
+        super::refuse_leftover_journals(dest)?;
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -332,6 +335,7 @@ impl Ledger {
             copy.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .ctx("finishing the backup")?;
             drop(copy);
+            super::refuse_leftover_journals(dest)?;
             match fs::hard_link(&tmp, dest) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

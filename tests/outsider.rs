@@ -1,0 +1,98 @@
+//! Findings of an outside attack on the replica commands and the completions, one test each,
+//! driving the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iofs-ledger"))
+}
+
+fn run(db: &Path, args: &[&str]) -> Output {
+    bin().arg("--db").arg(db).args(args).output().unwrap()
+}
+
+/// Runs with standard output on `/dev/full`: every write fails with "no space left".
+fn run_full(db: &Path, args: &[&str], stdin: Option<&Path>) -> Output {
+    let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let mut c = bin();
+    c.arg("--db").arg(db).args(args).stdout(Stdio::from(full));
+    if let Some(p) = stdin {
+        c.stdin(Stdio::from(File::open(p).unwrap()));
+    }
+    c.output().unwrap()
+}
+
+fn head(db: &Path) -> String {
+    String::from_utf8(run(db, &["head"]).stdout).unwrap()
+}
+
+/// `backup` never builds its copy beside a `-wal` or `-shm` left by an earlier file of the
+/// same name (it would be read through the copy): refused, naming it, nothing created.
+#[test]
+fn backup_beside_a_leftover_wal_is_refused_and_creates_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("l.db");
+    assert!(run(&db, &["init"]).status.success());
+    let dest = t.path().join("copy.db");
+    for junk in ["copy.db-wal", "copy.db-shm"] {
+        std::fs::write(t.path().join(junk), b"left behind").unwrap();
+        let out = run(&db, &["backup", dest.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(junk), "{err}");
+        assert!(!dest.exists(), "a copy was made beside {junk}");
+        std::fs::remove_file(t.path().join(junk)).unwrap();
+    }
+    assert!(run(&db, &["backup", dest.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(head(&dest), head(&db));
+}
+
+/// A change that stands but whose report cannot be written is exit 3 with the head on
+/// stderr, never 1 ("nothing was changed"), for `import`, `backup` and `rebuild` as for `append`.
+#[test]
+fn import_backup_and_rebuild_that_cannot_report_exit_3_naming_the_head() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src.db");
+    assert!(run(&src, &["init"]).status.success());
+    let log = t.path().join("log.jsonl");
+    std::fs::write(&log, run(&src, &["log", "--json"]).stdout).unwrap();
+
+    let replica = t.path().join("replica.db");
+    assert!(run(&replica, &["init", "--empty"]).status.success());
+    let out = run_full(&replica, &["import", "-"], Some(&log));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = head(&src);
+    assert_eq!(head(&replica), h, "the import stands");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(h.trim()));
+
+    let dest = t.path().join("b.db");
+    let out = run_full(&src, &["backup", dest.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(dest.exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(h.trim()));
+
+    let out = run_full(&src, &["rebuild"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(h.trim()));
+}
+
+/// `completions` to an output that cannot be written fails cleanly (exit 1), never panics.
+#[test]
+fn completions_to_a_full_output_fail_without_a_panic() {
+    let t = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run_full(&t.path().join("x.db"), &["completions", shell], None);
+        assert_eq!(out.status.code(), Some(1), "{shell}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+}
