@@ -536,16 +536,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             }
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             let overrides = l.overrides(max)?;
+            let max = max.unwrap_or(u64::MAX);
             if format.get() == OutputFormat::Csv {
-                let events: Vec<_> = l
-                    .party_events(&p)?
-                    .into_iter()
-                    .filter(|e| max.is_none_or(|m| e.seq <= m))
-                    .collect();
-                render::history_csv(out, &p, &events, &overrides)?;
+                let mut w = render::HistoryCsv::start(out, &p)?;
+                l.for_each_party_event(&p, max, |e| w.event(&e, &overrides).map_err(to_stdout))
+                    .map_err(from_stdout)?;
+                w.finish()?;
                 return Ok(());
             }
-            let max = max.unwrap_or(u64::MAX);
             // One read transaction: the count in the heading and the events that follow agree.
             l.snapshot(|| {
                 let count = l.party_event_count(&p, max)?;
@@ -759,8 +757,12 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             }
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             if format.get() == OutputFormat::Csv {
-                let events = l.events_between(max, a, b, &["meeting_held"])?;
-                render::meetings_csv(out, &events)?;
+                let mut w = render::MeetingsCsv::start(out)?;
+                l.for_each_event_between(max, a, b, &["meeting_held"], |e| {
+                    w.event(&e).map_err(to_stdout)
+                })
+                .map_err(from_stdout)?;
+                w.finish()?;
                 return Ok(());
             }
             l.for_each_event_between(max, a, b, &["meeting_held"], |e| {

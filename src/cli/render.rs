@@ -870,27 +870,44 @@ impl<'a> LogCsv<'a> {
     }
 }
 
-pub fn history_csv(out: Out, p: &Party, events: &[StoredEvent], o: &Overrides) -> io::Result<()> {
-    let mut w = csv_writer(out);
-    w.write_record([
-        "party",
-        "seq",
-        "recorded_at",
-        "type",
-        "date",
-        "date_first_day",
-        "date_last_day",
-        "precision",
-        "summary",
-        "source",
-        "quote",
-        "status",
-    ])?;
-    for e in events {
+/// `history PARTY --format csv`, written as its events arrive: [`HistoryCsv::start`] writes
+/// the header, [`HistoryCsv::event`] one row per event in seq order, [`HistoryCsv::finish`]
+/// flushes.
+pub struct HistoryCsv<'a> {
+    w: csv::Writer<&'a mut dyn Write>,
+    code: String,
+}
+
+impl<'a> HistoryCsv<'a> {
+    /// Writes the header row.
+    pub fn start(out: &'a mut dyn Write, p: &Party) -> io::Result<HistoryCsv<'a>> {
+        let mut w = csv_writer(out);
+        w.write_record([
+            "party",
+            "seq",
+            "recorded_at",
+            "type",
+            "date",
+            "date_first_day",
+            "date_last_day",
+            "precision",
+            "summary",
+            "source",
+            "quote",
+            "status",
+        ])?;
+        Ok(HistoryCsv {
+            w,
+            code: p.code().to_string(),
+        })
+    }
+
+    /// Writes one event's row.
+    pub fn event(&mut self, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
         let wd = e.event.world_event().unwrap_or(&e.event).date;
         let (first, last) = wd.as_ref().map(window).unwrap_or_default();
-        w.write_record([
-            p.code().to_string(),
+        self.w.write_record([
+            self.code.clone(),
             e.seq.to_string(),
             e.recorded_at.clone(),
             e.event.kind.type_name().to_string(),
@@ -904,8 +921,13 @@ pub fn history_csv(out: Out, p: &Party, events: &[StoredEvent], o: &Overrides) -
             e.event.source.quote.clone(),
             status(e, o).unwrap_or_default(),
         ])?;
+        Ok(())
     }
-    w.flush()
+
+    /// Ends the answer.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.w.flush()
+    }
 }
 
 /// `diff --format csv`: one row per change; parties joined, left, ratified, admitted as or
@@ -968,18 +990,31 @@ pub fn diff_csv(out: Out, d: &Diff) -> io::Result<()> {
     w.flush()
 }
 
-pub fn meetings_csv(out: Out, events: &[StoredEvent]) -> io::Result<()> {
-    let mut w = csv_writer(out);
-    w.write_record([
-        "seq",
-        "date",
-        "end_date",
-        "first_day",
-        "last_day",
-        "meeting",
-        "source",
-    ])?;
-    for e in events {
+/// `meetings --format csv`, written as the meetings arrive: [`MeetingsCsv::start`] writes the
+/// header, [`MeetingsCsv::event`] one row per meeting in replay order, [`MeetingsCsv::finish`]
+/// flushes.
+pub struct MeetingsCsv<'a> {
+    w: csv::Writer<&'a mut dyn Write>,
+}
+
+impl<'a> MeetingsCsv<'a> {
+    /// Writes the header row.
+    pub fn start(out: &'a mut dyn Write) -> io::Result<MeetingsCsv<'a>> {
+        let mut w = csv_writer(out);
+        w.write_record([
+            "seq",
+            "date",
+            "end_date",
+            "first_day",
+            "last_day",
+            "meeting",
+            "source",
+        ])?;
+        Ok(MeetingsCsv { w })
+    }
+
+    /// Writes one meeting's row.
+    pub fn event(&mut self, e: &StoredEvent) -> io::Result<()> {
         let m = e.event.world_event().unwrap_or(&e.event);
         let first = m.date.map(|d| d.window().0.text()).unwrap_or_default();
         let last = m
@@ -987,7 +1022,7 @@ pub fn meetings_csv(out: Out, events: &[StoredEvent]) -> io::Result<()> {
             .or(m.date)
             .map(|d| d.window().1.text())
             .unwrap_or_default();
-        w.write_record([
+        self.w.write_record([
             e.seq.to_string(),
             m.date.map(|d| d.text()).unwrap_or_default(),
             m.end_date.map(|d| d.text()).unwrap_or_default(),
@@ -996,8 +1031,13 @@ pub fn meetings_csv(out: Out, events: &[StoredEvent]) -> io::Result<()> {
             summary(m),
             m.source.citation().to_string(),
         ])?;
+        Ok(())
     }
-    w.flush()
+
+    /// Ends the answer.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.w.flush()
+    }
 }
 
 /// `years --format csv`.
