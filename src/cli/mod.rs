@@ -261,7 +261,11 @@ fn load_builtin(l: &mut Ledger) -> Result<(), CliError> {
 /// Opens the ledger for reading; a missing file means the built-in history (said on stderr).
 fn open_for_reading(path: &Path) -> Result<Ledger, CliError> {
     match Ledger::open(path, Access::ReadOnly) {
-        Ok(l) => Ok(l),
+        Ok(l) => {
+            // Projections a bulk append deferred are brought up to date before any answer.
+            l.catch_up()?;
+            Ok(l)
+        }
         Err(StoreError::NotFound(_)) => {
             note(&format!(
                 "no ledger at {}: answering from the built-in history (run `iofs-ledger init` to create one)",

@@ -172,6 +172,8 @@ impl App {
                 Some(l) => l,
                 None => Ledger::open(&app.db, Access::ReadOnly).map_err(Failure::store)?,
             };
+            // Another process's bulk append may have deferred the projections.
+            l.catch_up().map_err(Failure::store)?;
             let out = f(&l);
             if let Ok(mut v) = app.readers.lock() {
                 if v.len() < App::IDLE {

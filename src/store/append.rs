@@ -1,6 +1,7 @@
 //! Appending a batch, and re-folding read models from a replay position.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -18,6 +19,156 @@ pub const CLOCK_TOLERANCE: ChronoDuration = ChronoDuration::seconds(2);
 
 /// How many problems a refused batch reports before it stops checking.
 pub const MAX_REFUSALS: usize = 100;
+
+/// A batch of at least this many events is a bulk append: it writes the log, its replay order
+/// and its overrides, and leaves the projections (`timeline`, `windows`, `state_snapshots`,
+/// `party_events`, `parties`) to be brought up to date by the first reader
+/// ([`Ledger::catch_up`]); `meta.projected_through` records the last seq they reflect.
+/// Smaller batches project as they append, as before.
+pub const DEFER_THRESHOLD: usize = 5_000;
+
+/// When non-zero, replaces [`DEFER_THRESHOLD`] (tests only: see
+/// [`set_defer_threshold_for_tests`]).
+static TEST_DEFER_THRESHOLD: AtomicUsize = AtomicUsize::new(0);
+
+/// Makes batches of at least `events` events defer their projections in this process (0
+/// restores [`DEFER_THRESHOLD`]), so that tests with small batches exercise both sides of the
+/// threshold. Not for production use: the binary never calls it.
+#[doc(hidden)]
+pub fn set_defer_threshold_for_tests(events: usize) {
+    TEST_DEFER_THRESHOLD.store(events, Ordering::SeqCst);
+}
+
+fn defer_threshold() -> usize {
+    match TEST_DEFER_THRESHOLD.load(Ordering::SeqCst) {
+        0 => DEFER_THRESHOLD,
+        n => n,
+    }
+}
+
+/// The `meta` key that records the last seq the projections reflect, present only while they
+/// lag behind the log (after a bulk append, until the next catch-up).
+pub(crate) const PROJECTED_THROUGH: &str = "projected_through";
+
+/// The last seq the projections reflect when they lag behind the log; `None` when they are up
+/// to date with it.
+pub(crate) fn projected_through(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    let v: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'projected_through'")
+        .ctx("reading meta")?
+        .query_row([], |r| r.get(0))
+        .optional()
+        .ctx("reading meta")?;
+    v.map(|v| {
+        v.parse::<u64>().map_err(|_| StoreError::Corrupt {
+            seq: 0,
+            why: format!(
+                "meta `{PROJECTED_THROUGH}` is `{v}`, not a seq; run `iofs-ledger verify`"
+            ),
+        })
+    })
+    .transpose()
+}
+
+/// Brings lagging projections up to the log's head inside the write transaction `tx` (a no-op
+/// when they are up to date); returns whether there was anything to do.
+///
+/// Every event after `projected_through` has its replay order and overrides already stored
+/// (appends always write those), so this refolds from the earliest replay position an
+/// unprojected event occupies or overrides, indexes the parties those events name, brings the
+/// snapshots up to date and drops the key.
+pub(crate) fn catch_up_in(tx: &Connection) -> Result<bool, StoreError> {
+    let Some(through) = projected_through(tx)? else {
+        return Ok(false);
+    };
+    let mut from: Option<Pos> = None;
+    let mut min = |p: Pos| from = Some(from.map_or(p, |f: Pos| f.min(p)));
+    {
+        let mut st = tx
+            .prepare_cached(
+                "SELECT day, ord FROM replay_order WHERE seq > ?1 ORDER BY day, ord LIMIT 1",
+            )
+            .ctx("reading the replay order")?;
+        if let Some(p) = st
+            .query_row([through as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .ctx("reading the replay order")?
+        {
+            min(p);
+        }
+        let targets: Vec<i64> = tx
+            .prepare_cached("SELECT target FROM overrides WHERE by_seq > ?1")
+            .ctx("reading overrides")?
+            .query_map([through as i64], |r| r.get(0))
+            .ctx("reading overrides")?
+            .collect::<Result<_, _>>()
+            .ctx("reading overrides")?;
+        for t in targets {
+            for p in positions_of(tx, t as u64)? {
+                min(p);
+            }
+        }
+    }
+    {
+        let mut st = tx
+            .prepare("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq")
+            .ctx("reading the log")?;
+        let mut rows = st.query([through as i64]).ctx("reading the log")?;
+        let mut insert_party = tx
+            .prepare_cached("INSERT OR IGNORE INTO party_events (party, seq) VALUES (?1, ?2)")
+            .ctx("preparing the insert")?;
+        let mut insert_known = tx
+            .prepare_cached("INSERT OR IGNORE INTO parties (party) VALUES (?1)")
+            .ctx("preparing the insert")?;
+        let mut known: HashSet<String> = HashSet::new();
+        while let Some(r) = rows.next().ctx("reading the log")? {
+            let seq = r.get::<_, i64>(0).ctx("reading the log")? as u64;
+            let body: String = r.get(1).ctx("reading the log")?;
+            let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
+            for p in event_parties(tx, &ev)? {
+                insert_party
+                    .execute(params![p, seq as i64])
+                    .ctx("indexing parties")?;
+                if !known.contains(&p) {
+                    insert_known.execute([&p]).ctx("indexing parties")?;
+                    known.insert(p);
+                }
+            }
+        }
+    }
+    if let Some(from) = from {
+        refold_all(tx, from, None)?;
+    }
+    super::snapshots::update(tx)?;
+    tx.execute("DELETE FROM meta WHERE key = 'projected_through'", [])
+        .ctx("updating meta")?;
+    Ok(true)
+}
+
+/// The parties an event is indexed under: its own, and for a retraction or correction those of
+/// its target (and of the replacement).
+fn event_parties(tx: &Connection, ev: &Event) -> Result<Vec<String>, StoreError> {
+    let mut parties: Vec<String> = ev
+        .kind
+        .parties()
+        .iter()
+        .map(|p| p.code().to_string())
+        .collect();
+    if let Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } = &ev.kind {
+        let target: Option<String> = tx
+            .prepare_cached("SELECT body FROM events WHERE seq = ?1")
+            .ctx("reading a target")?
+            .query_row([*t as i64], |r| r.get(0))
+            .optional()
+            .ctx("reading a target")?;
+        if let Some(target) = target {
+            let tev =
+                Event::from_json(&target).map_err(|why| StoreError::Corrupt { seq: *t, why })?;
+            parties.extend(tev.kind.parties().iter().map(|p| p.code().to_string()));
+        }
+    }
+    Ok(parties)
+}
 
 /// Options of an append.
 #[derive(Debug, Clone, Copy, Default)]
@@ -113,11 +264,15 @@ impl Ledger {
             rusqlite::TransactionBehavior::Immediate,
         )
         .ctx("taking the write lock")?;
+        super::inspect::check_events_table(&tx)?;
+        // Lagging projections (left by a bulk append) are brought up to date first: the batch
+        // is judged against, and folded onto, the whole log (a dry run reads them with and
+        // without the batch, so this comes before its savepoint).
+        catch_up_in(&tx)?;
         if dry.is_some() {
             tx.execute_batch("SAVEPOINT dry_run")
                 .ctx("starting a dry run")?;
         }
-        super::inspect::check_events_table(&tx)?;
         let head = read_head(&tx)?;
         if let Some(expected) = opts.expect_head {
             if expected != head.seq {
@@ -160,7 +315,8 @@ impl Ledger {
         }
         let recorded_at = format_instant(stamp);
         let today = Day::from_naive(now.date_naive());
-        let appended = append_in(&tx, &head, input, &recorded_at, today)?;
+        // A dry run reads the projections with the batch: it never defers them.
+        let appended = append_in(&tx, &head, input, &recorded_at, today, dry.is_none())?;
         if let Some(inspect) = dry {
             super::dry_run::inspect(self, &tx, &appended, inspect)?;
             tx.rollback().ctx("rolling back a dry run")?;
@@ -202,17 +358,34 @@ pub(crate) fn read_head(tx: &Connection) -> Result<TxHead, StoreError> {
 
 /// Appends a batch inside `tx` after `head`, every event stamped `recorded_at` and its dates
 /// judged against `today`; stores nothing on refusal (the caller drops the transaction).
+///
+/// With `may_defer`, a batch of at least [`DEFER_THRESHOLD`] events is judged by the same
+/// checks and the same fold, but the fold is kept in memory: only `events`, `replay_order`,
+/// `overrides` and `meta` are written, and `meta.projected_through` records the head before
+/// the batch (the projections must be up to date when this is called: see [`catch_up_in`]).
 pub(crate) fn append_in<I>(
     tx: &Connection,
     head: &TxHead,
     input: I,
     recorded_at: &str,
     today: Day,
+    may_defer: bool,
 ) -> Result<Appended, StoreError>
 where
     I: IntoIterator,
     I::Item: IntoPrepared,
 {
+    // Whether the batch is a bulk one is known once `threshold` items have arrived: they are
+    // held (with the parsing thread running ahead) before the first is stored.
+    let mut input = input.into_iter();
+    let threshold = defer_threshold();
+    let held: Vec<I::Item> = if may_defer {
+        input.by_ref().take(threshold).collect()
+    } else {
+        Vec::new()
+    };
+    let defer = may_defer && held.len() >= threshold;
+    let input = held.into_iter().chain(input);
     let head_seq = head.seq;
     let mut prev_hash = head.hash.clone();
     let recorded_at = recorded_at.to_string();
@@ -224,6 +397,9 @@ where
     let mut stream_pos: Pos = tail(tx)?;
     let mut stream: Option<Folder> = None;
     let mut max_window: i64 = read_max_window(tx)?;
+    // The earliest replay position the batch occupies (a deferred refold starts there at the
+    // latest: the projections before it hold only earlier events).
+    let mut batch_from: Option<Pos> = None;
     let mut seq = head_seq;
     // Parties already put in `parties` by this batch: a party named again needs no insert.
     let mut known_parties: HashSet<String> = HashSet::new();
@@ -285,6 +461,9 @@ where
             }
             let hash = event_hash(&prev_hash, seq, &recorded_at, &body);
             let mut mark_party = |p: &str| {
+                if defer {
+                    return Ok(());
+                }
                 insert_party
                     .execute(params![p, seq as i64])
                     .ctx("indexing parties")?;
@@ -342,6 +521,7 @@ where
                                 .execute(params![p.0, p.1, seq as i64])
                                 .ctx("ordering replay")?;
                             from = Some(from.map_or(p, |f| f.min(p)));
+                            batch_from = Some(batch_from.map_or(p, |f| f.min(p)));
                         }
                         for p in replacement.kind.parties() {
                             mark_party(p.code())?;
@@ -354,10 +534,11 @@ where
                         insert_order
                             .execute(params![p.0, p.1, seq as i64])
                             .ctx("ordering replay")?;
+                        batch_from = Some(batch_from.map_or(p, |f| f.min(p)));
                         if from.is_none() && p > stream_pos {
                             // In replay order after everything so far: fold it now.
                             if stream.is_none() {
-                                stream = Some(Folder::at(p));
+                                stream = Some(Folder::at(p).writing(!defer));
                             }
                             if let Some(f) = stream.as_mut() {
                                 match f.fold(tx, p, seq, &ev) {
@@ -393,7 +574,15 @@ where
         return Err(StoreError::Refused(refusals));
     }
     if let Some(from) = from {
-        match refold(tx, from, None) {
+        // Deferred, nothing of the batch was projected: judge it by a fold in memory from the
+        // batch's first position (the stored projections before it are the whole story).
+        let judged = if defer {
+            let start = batch_from.map_or(from, |b| b.min(from));
+            fold_in_memory(tx, start)
+        } else {
+            refold(tx, from, None)
+        };
+        match judged {
             Ok(()) => {}
             Err(RefoldError::Store(e)) => return Err(e),
             Err(RefoldError::Violation {
@@ -434,7 +623,15 @@ where
             }
         }
     }
-    super::snapshots::update(tx)?;
+    if defer {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('projected_through', ?1)",
+            [head_seq.to_string()],
+        )
+        .ctx("updating meta")?;
+    } else {
+        super::snapshots::update(tx)?;
+    }
     // `max_window` is kept once the log holds events (as `rebuild` derives it).
     if seq > head_seq {
         tx.execute(
@@ -473,12 +670,26 @@ impl Ledger {
 
 /// Clears and re-derives every read model inside `tx`; returns the number of events read.
 pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
+    rebuild_as_projected(tx, None)
+}
+
+/// [`rebuild_in`], leaving the projections as a bulk append leaves them when `through` is
+/// `Some`: `replay_order`, `overrides` and `max_window` of the whole log, everything else of
+/// the events up to seq `through` only, and `meta.projected_through` saying so. `verify`
+/// derives a lagging file's read models this way to compare them.
+pub(crate) fn rebuild_as_projected(
+    tx: &Connection,
+    through: Option<u64>,
+) -> Result<u64, StoreError> {
     for t in super::schema::READ_MODEL_TABLES {
         tx.execute(&format!("DELETE FROM {t}"), [])
             .ctx("clearing a read model")?;
     }
-    tx.execute("DELETE FROM meta WHERE key = 'max_window'", [])
-        .ctx("clearing meta")?;
+    tx.execute(
+        "DELETE FROM meta WHERE key IN ('max_window', 'projected_through')",
+        [],
+    )
+    .ctx("clearing meta")?;
     let mut n = 0u64;
     let mut max_window = 0i64;
     let mut from: Option<Pos> = None;
@@ -509,6 +720,34 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
             let body: String = r.get(1).ctx("reading the log")?;
             let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
             n += 1;
+            if through.is_some_and(|t| seq > t) {
+                // Not yet projected: only what every append writes.
+                if let Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } =
+                    &ev.kind
+                {
+                    let kind = if matches!(ev.kind, Kind::Retraction { .. }) {
+                        "retraction"
+                    } else {
+                        "correction"
+                    };
+                    insert_override
+                        .execute(params![*t as i64, seq as i64, kind])
+                        .ctx("recording an override")?;
+                    if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
+                        insert_order
+                            .execute(params![d.0 as i64, *t as i64, seq as i64])
+                            .ctx("ordering replay")?;
+                    }
+                } else if let Some(d) = ev.effective_day() {
+                    insert_order
+                        .execute(params![d.0 as i64, seq as i64, seq as i64])
+                        .ctx("ordering replay")?;
+                }
+                if let Some((s, e)) = ev.effect_window() {
+                    max_window = max_window.max((e.0 - s.0) as i64);
+                }
+                continue;
+            }
             let mut parties: Vec<String> = ev
                 .kind
                 .parties()
@@ -590,15 +829,23 @@ pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
         .ctx("updating meta")?;
     }
     if let Some(from) = from {
-        refold_all(tx, from)?;
+        refold_all(tx, from, through)?;
     }
     super::snapshots::update(tx)?;
+    if let Some(t) = through {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('projected_through', ?1)",
+            [t.to_string()],
+        )
+        .ctx("updating meta")?;
+    }
     Ok(n)
 }
 
-/// Refolds from `from` during a rebuild, where a broken rule means the stored log is corrupt.
-fn refold_all(tx: &Connection, from: Pos) -> Result<(), StoreError> {
-    match refold(tx, from, None) {
+/// Refolds from `from` (events up to `max_seq`) during a rebuild or a catch-up, where a broken
+/// rule means the stored log is corrupt.
+fn refold_all(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), StoreError> {
+    match refold(tx, from, max_seq) {
         Ok(()) => Ok(()),
         Err(RefoldError::Store(e)) => Err(e),
         Err(RefoldError::Violation { seq, violation }) => Err(StoreError::Corrupt {
@@ -743,6 +990,8 @@ pub(crate) struct Folder {
     start: Option<Pos>,
     /// Keys already looked up in the read models.
     looked_up: HashSet<Key>,
+    /// Whether the facts and windows are stored (else the fold only judges the events).
+    write: bool,
 }
 
 impl Folder {
@@ -752,7 +1001,14 @@ impl Folder {
             proj: Projection::new(),
             start: (from.0 != i64::MIN).then_some(from),
             looked_up: HashSet::new(),
+            write: true,
         }
+    }
+
+    /// This fold, storing its facts and windows or (`false`) only judging the events.
+    pub(crate) fn writing(mut self, write: bool) -> Folder {
+        self.write = write;
+        self
     }
 
     /// Applies `ev` (its own seq `seq`, replay position `pos`) and stores its facts and window.
@@ -780,6 +1036,9 @@ impl Folder {
             .proj
             .apply(seq, world)
             .map_err(|violation| RefoldError::Violation { seq, violation })?;
+        if !self.write {
+            return Ok(());
+        }
         if !changes.is_empty() {
             let mut insert_fact = tx
                 .prepare_cached(
@@ -836,18 +1095,35 @@ fn tail(tx: &Connection) -> Result<Pos, StoreError> {
 }
 
 pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), RefoldError> {
-    let mut folder = Folder::at(from);
-    super::snapshots::invalidate(tx, from)?;
-    tx.execute(
-        "DELETE FROM timeline WHERE (day, ord) >= (?1, ?2)",
-        params![from.0, from.1],
-    )
-    .ctx("clearing derived rows")?;
-    tx.execute(
-        "DELETE FROM windows WHERE (day, ord) >= (?1, ?2)",
-        params![from.0, from.1],
-    )
-    .ctx("clearing derived rows")?;
+    refold_with(tx, from, max_seq, true)
+}
+
+/// Folds the log in replay order from `from` in memory, storing nothing: judges a deferred
+/// batch by the rules exactly as [`refold`] would.
+fn fold_in_memory(tx: &Connection, from: Pos) -> Result<(), RefoldError> {
+    refold_with(tx, from, None, false)
+}
+
+fn refold_with(
+    tx: &Connection,
+    from: Pos,
+    max_seq: Option<u64>,
+    write: bool,
+) -> Result<(), RefoldError> {
+    let mut folder = Folder::at(from).writing(write);
+    if write {
+        super::snapshots::invalidate(tx, from)?;
+        tx.execute(
+            "DELETE FROM timeline WHERE (day, ord) >= (?1, ?2)",
+            params![from.0, from.1],
+        )
+        .ctx("clearing derived rows")?;
+        tx.execute(
+            "DELETE FROM windows WHERE (day, ord) >= (?1, ?2)",
+            params![from.0, from.1],
+        )
+        .ctx("clearing derived rows")?;
+    }
     let overrides = load_overrides(tx, max_seq)?;
     let mut st = tx
         .prepare_cached("SELECT r.day, r.ord, r.seq, e.body FROM replay_order r JOIN events e ON e.seq = r.seq WHERE (r.day, r.ord) >= (?1, ?2) ORDER BY r.day, r.ord, r.seq")

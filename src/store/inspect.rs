@@ -300,7 +300,10 @@ impl Ledger {
                         .ctx("copying the log to a scratch database")?;
                 }
             }
-            match super::append::rebuild_in(&tx) {
+            // A file whose projections lag (after a bulk append) is compared with read models
+            // derived as far as its `meta.projected_through` says.
+            let through = super::append::projected_through(&self.conn)?;
+            match super::append::rebuild_as_projected(&tx, through) {
                 Ok(_) => {}
                 Err(StoreError::Corrupt { seq, why }) => {
                     return Ok(ReadModelCheck::Unreplayable { seq, why })

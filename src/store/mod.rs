@@ -38,9 +38,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+#[doc(hidden)]
+pub use append::set_defer_threshold_for_tests;
 pub use append::{
-    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, MAX_REFUSALS,
-    RECORDED_AT_FORMAT,
+    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, DEFER_THRESHOLD,
+    MAX_REFUSALS, RECORDED_AT_FORMAT,
 };
 pub use dry_run::Phase;
 pub use inspect::{expected_schema, SchemaObject};
@@ -107,6 +109,18 @@ pub enum StoreError {
         found: i64,
         /// Ours.
         supported: i64,
+    },
+    /// The projections lag behind the log (a bulk append was not yet followed by a reader that
+    /// could write the file) and could not be brought up to date here; nothing stale is
+    /// answered.
+    #[error("{path}'s read models reflect the log up to seq {through} but the log reaches seq {head} (a bulk append defers them to the next reader), and they cannot be brought up to date here: the file or its directory is read-only for this user. Run `iofs-ledger --db {path} state` once as a user who can write the file and its directory (every read command brings them up to date), or `iofs-ledger --db {path} rebuild`; the log itself is whole (`log`, `head`, `export` and `verify` work as they are)", path = path.display())]
+    Lagging {
+        /// The file.
+        path: PathBuf,
+        /// The last seq the projections reflect.
+        through: u64,
+        /// The log's last seq.
+        head: u64,
     },
     /// Another writer held the lock longer than the lock timeout.
     #[error("the ledger is locked by another writer and the lock timeout (--lock-timeout) ran out; nothing was written, try again")]
@@ -524,6 +538,81 @@ impl Ledger {
         })
     }
 
+    /// Brings the projections up to the log's head if a bulk append left them behind (see
+    /// [`DEFER_THRESHOLD`]): one write transaction that takes the write lock (waiting up to the
+    /// busy timeout), checks again under it (another process may have done it meanwhile) and
+    /// refolds from the first unprojected event. A no-op when they are up to date (one read of
+    /// `meta`). Inside a transaction, or when the file cannot be written here, it does nothing:
+    /// what then needs the projections is refused ([`StoreError::Lagging`]), never answered
+    /// stale. A ledger opened [`Access::ReadOnly`] does this through a second, read-write
+    /// connection; `verify` never calls it (it checks the file as it is).
+    ///
+    /// The CLI calls it before every read command; the service before every request.
+    pub fn catch_up(&self) -> Result<(), StoreError> {
+        if self.version < schema::SCHEMA_VERSION || !self.conn.is_autocommit() {
+            return Ok(());
+        }
+        if append::projected_through(&self.conn)?.is_none() {
+            return Ok(());
+        }
+        let writable = !self
+            .conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .ctx("checking access")?;
+        if writable {
+            return catch_up_on(&self.conn);
+        }
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let Ok(conn) = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) else {
+            return Ok(());
+        };
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            return Ok(());
+        }
+        conn.busy_timeout(self.busy_timeout)
+            .ctx("setting the busy timeout")?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = FULL; PRAGMA cache_size = -{CACHE_KIB};"
+        ))
+        .ctx("configuring the connection")?;
+        match catch_up_on(&conn) {
+            // The directory may refuse the `-shm`/`-wal` files a write needs.
+            Err(StoreError::Sqlite { source, .. })
+                if matches!(
+                    source.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen)
+                ) =>
+            {
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    /// Refuses, naming the reason, what needs the projections while they lag behind the log;
+    /// outside a transaction, on a connection that can write, it first brings them up to date.
+    pub(crate) fn require_projected(&self) -> Result<(), StoreError> {
+        let Some(through) = append::projected_through(&self.conn)? else {
+            return Ok(());
+        };
+        if self.conn.is_autocommit() {
+            self.catch_up()?;
+            if append::projected_through(&self.conn)?.is_none() {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Lagging {
+            path: self.conn.path().map(PathBuf::from).unwrap_or_default(),
+            through,
+            head: append::read_head(&self.conn)?.seq,
+        })
+    }
+
     /// A new ledger in memory (for answers from the built-in history and for tests).
     pub fn in_memory() -> Result<Ledger, StoreError> {
         let conn = Connection::open_in_memory().ctx("opening an in-memory database")?;
@@ -688,6 +777,18 @@ impl Ledger {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// [`Ledger::catch_up`] on a connection that can write.
+fn catch_up_on(conn: &Connection) -> Result<(), StoreError> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+        .ctx("taking the write lock")?;
+    inspect::check_events_table(&tx)?;
+    // Under the lock: another process may have caught up meanwhile (then this is a no-op).
+    if append::catch_up_in(&tx)? {
+        tx.commit().ctx("committing the catch-up")?;
+    }
+    Ok(())
 }
 
 /// The version of the SQLite library compiled in (e.g. `3.49.1`), for `--version`.

@@ -190,9 +190,20 @@ impl Ledger {
     /// Runs `f` inside one read transaction, so every read it makes sees the same snapshot of
     /// the file (a concurrent append lands wholly before or wholly after it) and the shared lock
     /// is taken once instead of once per statement. Inside a transaction already, runs `f` as is.
+    ///
+    /// On a connection that can write, lagging projections are first brought up to date
+    /// ([`Ledger::catch_up`]); a ledger opened read-only is read as it is (the CLI and the
+    /// service catch up explicitly; `verify` checks the file as it is).
     pub fn snapshot<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
         if !self.conn.is_autocommit() {
             return f();
+        }
+        if !self
+            .conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .ctx("checking access")?
+        {
+            self.catch_up()?;
         }
         self.conn
             .execute_batch("BEGIN DEFERRED")
@@ -343,11 +354,13 @@ impl Ledger {
 
     /// Every party the read models know.
     pub fn parties(&self) -> Result<Vec<Party>, StoreError> {
+        self.require_projected()?;
         parties(&self.conn)
     }
 
     /// The fact of `key` at `day` from the read models (one index seek).
     pub fn fact_at(&self, key: &Key, day: Day) -> Result<Option<Fact>, StoreError> {
+        self.require_projected()?;
         let f: Option<String> = self
             .conn
             .prepare_cached("SELECT fact FROM timeline WHERE key = ?1 AND day <= ?2 ORDER BY day DESC, ord DESC LIMIT 1")
@@ -367,6 +380,7 @@ impl Ledger {
         &self,
         day: Day,
     ) -> Result<(crate::projection::StateFacts, Vec<Pending>), StoreError> {
+        self.require_projected()?;
         self.require_current()?;
         super::snapshots::facts_at(&self.conn, day, || self.uncertain_at(day))
     }
@@ -387,6 +401,7 @@ impl Ledger {
     /// The live state-changing events whose date window contains `day` but ends after it:
     /// they may have happened by `day`, but are not counted yet. In replay order.
     pub fn uncertain_at(&self, day: Day) -> Result<Vec<Pending>, StoreError> {
+        self.require_projected()?;
         self.require_current()?;
         let d = day.0 as i64;
         let lo = d - self.max_window()?;
@@ -653,6 +668,7 @@ impl Ledger {
     /// How many events with seq ≤ `max_seq` name `party` (what [`Ledger::for_each_party_event`]
     /// will hand over).
     pub fn party_event_count(&self, party: &Party, max_seq: u64) -> Result<u64, StoreError> {
+        self.require_projected()?;
         let n: i64 = self
             .conn
             .prepare_cached("SELECT count(*) FROM party_events WHERE party = ?1 AND seq <= ?2")
@@ -674,6 +690,7 @@ impl Ledger {
         max_seq: u64,
         mut f: impl FnMut(StoredEvent) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.require_projected()?;
         let mut st = self
             .conn
             .prepare_cached("SELECT e.seq, e.recorded_at, e.body, e.hash FROM party_events p JOIN events e ON e.seq = p.seq WHERE p.party = ?1 AND p.seq <= ?2 ORDER BY e.seq")
@@ -747,6 +764,7 @@ impl Ledger {
 impl Ledger {
     /// Every change of one key, in replay order: (day it counts from, fact).
     pub fn key_history(&self, key: &Key) -> Result<Vec<(Day, Fact)>, StoreError> {
+        self.require_projected()?;
         let mut st = self
             .conn
             .prepare_cached("SELECT day, fact FROM timeline WHERE key = ?1 ORDER BY day, ord")

@@ -109,6 +109,8 @@ impl Ledger {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("taking the write lock")?;
         inspect::check_events_table(&tx)?;
+        // Lagging projections first: each chunk is appended onto an up-to-date fold.
+        super::append::catch_up_in(&tx)?;
         let mut head = read_head(&tx)?;
         let refuse = |it: &ImportItem, why: String| StoreError::ImportRefused {
             seq: it.seq,
@@ -252,6 +254,7 @@ impl Ledger {
                 events,
                 &at,
                 Day::from_naive(instant.date_naive()),
+                false,
             )
             .map_err(|e| match e {
                 StoreError::Refused(r) => StoreError::ImportRefused {

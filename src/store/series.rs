@@ -32,6 +32,7 @@ impl Ledger {
         from: Day,
         to: Day,
     ) -> Result<SeriesInput, StoreError> {
+        self.require_projected()?;
         self.require_current()?;
         self.snapshot(|| {
             let mut out = SeriesInput::default();
@@ -135,6 +136,7 @@ impl Ledger {
 impl Ledger {
     /// The first day `key` has a fact in the read models (`None`: never).
     pub fn first_change(&self, key: &Key) -> Result<Option<Day>, StoreError> {
+        self.require_projected()?;
         let d: Option<i64> = self
             .conn
             .prepare_cached("SELECT min(day) FROM timeline WHERE key = ?1")
@@ -146,6 +148,7 @@ impl Ledger {
 
     /// The first seq naming `party` (`None`: none does).
     pub fn party_first_seq(&self, party: &crate::party::Party) -> Result<Option<u64>, StoreError> {
+        self.require_projected()?;
         let s: Option<i64> = self
             .conn
             .prepare_cached("SELECT min(seq) FROM party_events WHERE party = ?1")
