@@ -263,3 +263,37 @@ fn a_lagging_ledger_refuses_rather_than_answers_stale_inside_a_transaction() {
         reference::state(&bulk, today(), None)
     );
 }
+
+/// A deferred batch whose later event is back-dated among its own earlier ones (a withdrawal
+/// dated between the member's signature and another signature of the same batch) is judged by
+/// a fold that includes those earlier events: accepted, as the reference model and the
+/// projecting append accept it, and answered as the reference answers.
+#[test]
+fn a_back_dated_event_in_a_deferred_batch_sees_the_batch_events_before_it() {
+    let mut l = fresh();
+    let ev = |t: &str, p: &str, y: u32| serde_json::json!({"type": t, "party": p, "date": format!("{y}"), "source": source()});
+    let first = vec![ev("statute_signed", "SEN", 2010)];
+    l.append(parsed(&first).into_iter().map(Ok), opts(0))
+        .unwrap();
+    let bulk = vec![
+        ev("statute_signed", "KAZ", 2020),
+        ev("statute_signed", "TUR", 2022),
+        ev("membership_withdrawn", "KAZ", 2021),
+    ];
+    assert!(bulk.len() >= THRESHOLD);
+    let projecting = l.dry_run(
+        parsed(&bulk).into_iter().map(Ok),
+        opts(1),
+        &mut |_, _, _| Ok(()),
+    );
+    let r = l.append(parsed(&bulk).into_iter().map(Ok), opts(1));
+    assert_eq!(outcome(&r), outcome(&projecting));
+    let log: Vec<Value> = first.iter().chain(&bulk).cloned().collect();
+    assert!(reference::accepts(&first, &bulk, now_of(1).date_naive()));
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(projected_through(&l), Some(1));
+    for y in [2019, 2020, 2021, 2022, 2023] {
+        let d = chrono::NaiveDate::from_ymd_opt(y, 12, 31).unwrap();
+        assert_eq!(state(&l, d, None), reference::state(&log, d, None), "{y}");
+    }
+}
