@@ -24,8 +24,13 @@ pub const MAX_REFUSALS: usize = 100;
 /// and its overrides, and leaves the projections (`timeline`, `windows`, `state_snapshots`,
 /// `party_events`, `parties`) to be brought up to date by the first reader
 /// ([`Ledger::catch_up`]); `meta.projected_through` records the last seq they reflect.
-/// Smaller batches project as they append, as before.
+/// Smaller batches project as they append, as before (unless their first events already hold
+/// [`DEFER_HOLD_BYTES`] of canonical JSON).
 pub const DEFER_THRESHOLD: usize = 5_000;
+
+/// A batch whose first events hold this much canonical JSON before [`DEFER_THRESHOLD`] of
+/// them have arrived is a bulk append too (the events held to decide stay few megabytes).
+pub const DEFER_HOLD_BYTES: usize = 8 << 20;
 
 /// When non-zero, replaces [`DEFER_THRESHOLD`] (tests only: see
 /// [`set_defer_threshold_for_tests`]).
@@ -375,16 +380,21 @@ where
     I: IntoIterator,
     I::Item: IntoPrepared,
 {
-    // Whether the batch is a bulk one is known once `threshold` items have arrived: they are
-    // held (with the parsing thread running ahead) before the first is stored.
-    let mut input = input.into_iter();
+    // Whether the batch is a bulk one is known once `threshold` items (or `DEFER_HOLD_BYTES`
+    // of canonical JSON, so that memory stays bounded whatever the events' size) have arrived:
+    // they are held (the parsing thread running ahead) before the first is stored.
+    let mut input = input.into_iter().map(IntoPrepared::into_prepared);
     let threshold = defer_threshold();
-    let held: Vec<I::Item> = if may_defer {
-        input.by_ref().take(threshold).collect()
-    } else {
-        Vec::new()
-    };
-    let defer = may_defer && held.len() >= threshold;
+    let mut held = Vec::new();
+    let mut held_bytes = 0usize;
+    if may_defer {
+        while held.len() < threshold && held_bytes < DEFER_HOLD_BYTES {
+            let Some(item) = input.next() else { break };
+            held_bytes += item.as_ref().map_or(0, |p| p.body().len());
+            held.push(item);
+        }
+    }
+    let defer = may_defer && (held.len() >= threshold || held_bytes >= DEFER_HOLD_BYTES);
     let input = held.into_iter().chain(input);
     let head_seq = head.seq;
     let mut prev_hash = head.hash.clone();
