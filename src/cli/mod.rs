@@ -11,6 +11,7 @@ mod render;
 mod replica;
 mod report;
 mod serve;
+mod table;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -140,7 +141,7 @@ pub fn main() -> ExitCode {
     let stdout = io::stdout();
     let buffered = io::BufWriter::new(stdout.lock());
     // Text answers are wrapped to fit a terminal; pipes and files get whole lines.
-    let out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text()) {
+    let out: Box<dyn Write> = match fit::init_width(cli.command.prints_text()) {
         Some(width) => Box::new(fit::Fit::new(buffered, width)),
         None => Box::new(buffered),
     };
@@ -512,11 +513,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     csv.finish().map_err(CliError::Truncated)?;
                     out.flush().map_err(CliError::Truncated)?;
                 }
-                _ => l
-                    .for_each_event(after, max, |e| {
-                        render::log_line(out, &e, &overrides).map_err(to_store)
+                _ => {
+                    let table = render::log_table();
+                    l.for_each_event(after, max, |e| {
+                        render::log_line(out, &table, &e, &overrides).map_err(to_store)
                     })
-                    .map_err(output_error)?,
+                    .map_err(output_error)?
+                }
             }
         }
         Command::History {
@@ -765,8 +768,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 w.finish()?;
                 return Ok(());
             }
+            let table = render::meetings_table();
             l.for_each_event_between(max, a, b, &["meeting_held"], |e| {
-                render::meeting(out, &e).map_err(to_stdout)
+                render::meeting(out, &table, &e).map_err(to_stdout)
             })
             .map_err(from_stdout)?;
         }

@@ -59,6 +59,10 @@ pub fn import(
     let mut l = Ledger::open(path, Access::ReadWrite)?;
     l.set_busy_timeout(lock_timeout)?;
     // A read error is an `Err` item: the import refuses it and writes nothing.
+    let quiet = super::QUIET.load(std::sync::atomic::Ordering::Relaxed);
+    let size = input.metadata().ok().map(|m| m.len());
+    let progress = super::progress::Progress::bytes(quiet, size, "importing");
+    let input = progress.wrap(Box::new(input));
     let items = BufReader::with_capacity(1 << 16, input)
         .lines()
         .enumerate()
@@ -78,7 +82,9 @@ pub fn import(
                 source: e,
             })),
         });
-    let r = l.import(items, now)?;
+    let r = l.import(items, now);
+    progress.finish();
+    let r = r?;
     // The events are committed: a report that cannot be written is exit 3, never 1.
     let head = format!("{}:{}", r.head_seq, r.head_hash);
     let done = match r.range {
