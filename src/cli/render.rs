@@ -453,8 +453,8 @@ fn summary(ev: &Event) -> String {
 pub fn log_table() -> Table {
     const COLS: [Col; 5] = [
         Col::right("", 6, 6),
-        Col::left("  ", 0, 11).natural(27),
-        Col::left("  ", 24, 10),
+        Col::left("  ", 0, 27),
+        Col::left("  ", 24, 12),
         Col::left(" ", 26, 10),
         Col::left(" ", 0, 16),
     ];

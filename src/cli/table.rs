@@ -27,8 +27,6 @@ pub struct Col {
     pub right: bool,
     /// The narrowest the column gets when the terminal is narrow.
     pub min: usize,
-    /// The width a streamed table gives the column before it must give way (`0`: `pad`).
-    pub natural: usize,
 }
 
 impl Col {
@@ -39,7 +37,6 @@ impl Col {
             pad,
             right: false,
             min,
-            natural: 0,
         }
     }
 
@@ -50,13 +47,7 @@ impl Col {
             pad,
             right: true,
             min,
-            natural: 0,
         }
-    }
-
-    /// The same column, given `natural` characters in a streamed table.
-    pub const fn natural(self, natural: usize) -> Col {
-        Col { natural, ..self }
     }
 }
 
@@ -82,8 +73,6 @@ impl Table {
             .map(|(i, c)| {
                 if i + 1 == cols.len() {
                     usize::MAX
-                } else if c.natural > 0 {
-                    c.natural
                 } else {
                     c.pad.max(c.min)
                 }
@@ -126,20 +115,31 @@ impl Table {
                 return natural;
             }
             // The last column needs some room of its own before the others give way.
-            let last_min = (avail * 2 / 5).max(cols[n - 1].min).min(avail);
-            let budget = avail.saturating_sub(natural[n - 1].min(last_min));
-            loop {
-                let used: usize = natural[..n - 1].iter().sum();
-                if used <= budget {
-                    break;
-                }
-                // The column with the most room above its minimum gives a character.
-                let widest = (0..n - 1)
-                    .filter(|&i| natural[i] > cols[i].min.max(1))
-                    .max_by_key(|&i| natural[i] - cols[i].min.max(1));
-                match widest {
-                    Some(i) => natural[i] -= 1,
-                    None => break,
+            let last_min = (avail / 3).max(cols[n - 1].min).min(avail);
+            let roomy = avail.saturating_sub(natural[n - 1].min(last_min));
+            let tight = avail.saturating_sub(natural[n - 1].min(cols[n - 1].min));
+            // The column with the most room above its minimum gives a character, until the
+            // row fits; when the minimums do not fit, the last column settles for its own
+            // minimum, and then the minimums give way too (the widest first, down to 4).
+            let at_min = |c: &Col| c.min.max(1);
+            let at_four = |_: &Col| 4;
+            for (budget, floor) in [
+                (roomy, &at_min as &dyn Fn(&Col) -> usize),
+                (tight, &at_min),
+                (tight, &at_four),
+            ] {
+                loop {
+                    let used: usize = natural[..n - 1].iter().sum();
+                    if used <= budget {
+                        break;
+                    }
+                    let widest = (0..n - 1)
+                        .filter(|&i| natural[i] > floor(&cols[i]))
+                        .max_by_key(|&i| natural[i] - floor(&cols[i]));
+                    match widest {
+                        Some(i) => natural[i] -= 1,
+                        None => break,
+                    }
                 }
             }
             let used: usize = natural[..n - 1].iter().sum();
