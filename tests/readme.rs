@@ -7,8 +7,17 @@
 
 #[test]
 fn the_readme_console_examples_reproduce() {
-    trycmd::TestCases::new()
-        .register_bin("iofs-ledger", trycmd::cargo::cargo_bin!("iofs-ledger"))
+    let cases = trycmd::TestCases::new();
+    cases.register_bin("iofs-ledger", trycmd::cargo::cargo_bin!("iofs-ledger"));
+    // `cat` shows the input file; where there is none, its step is reported as ignored.
+    if let Some(cat) = ["/bin/cat", "/usr/bin/cat"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|p| p.exists())
+    {
+        cases.register_bin("cat", cat);
+    }
+    cases
         // The default ledger path, whatever the environment running the tests says.
         .env("IOFS_LEDGER_DB", "iofs-ledger.db")
         .case("tests/cmd/README.md");
