@@ -95,7 +95,12 @@ pub fn import(
         if json {
             render::json(
                 out,
+                // The receipt every writing command prints (`first_seq`, `last_seq`,
+                // `count`, `recorded_at`, `head`), and what only an import knows.
                 &serde_json::json!({
+                    "first_seq": r.range.map(|x| x.0),
+                    "last_seq": r.range.map(|x| x.1),
+                    "count": r.range.map_or(0, |(a, b)| b + 1 - a),
                     "read": r.read,
                     "skipped": r.skipped,
                     "imported": r.range.map_or(0, |(a, b)| b + 1 - a),
