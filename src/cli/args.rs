@@ -274,8 +274,8 @@ pub enum Command {
         )]
         flags: Vec<String>,
     },
-    /// Print a complete JSON event of TYPE with every field (placeholders to replace), as a
-    /// JSON array of one that `append` reads as it is; without TYPE, list the types.
+    /// Print a complete JSON event of TYPE with every field (placeholders to replace; `append`
+    /// refuses any left), as a JSON array of one; without TYPE, list the types.
     Template {
         /// The event type.
         #[arg(value_name = "TYPE")]
