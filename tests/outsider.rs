@@ -96,3 +96,29 @@ fn completions_to_a_full_output_fail_without_a_panic() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
 }
+
+/// `import` of an input with no events is refused as `append`'s is (exit 1, nothing changed,
+/// `--allow-empty` to accept it), and takes `--lock-timeout` after the subcommand as `append`
+/// does.
+#[test]
+fn import_refuses_an_empty_input_and_takes_lock_timeout_after_the_command() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("l.db");
+    assert!(run(&db, &["init"]).status.success());
+    let before = head(&db);
+    let empty = t.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n  \n").unwrap();
+    let e = empty.to_str().unwrap();
+    let out = run(&db, &["import", e]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds no events") && err.contains("--allow-empty"),
+        "{err}"
+    );
+    assert_eq!(head(&db), before);
+    let out = run(&db, &["import", "--allow-empty", "--lock-timeout", "2", e]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported nothing"));
+    assert_eq!(head(&db), before);
+}

@@ -251,6 +251,11 @@ pub enum Command {
         /// Print the receipt as JSON.
         #[arg(long)]
         json: bool,
+        /// Accept an input with no events (imports nothing) instead of refusing it.
+        #[arg(long)]
+        allow_empty: bool,
+        #[command(flatten)]
+        lock: Lock,
     },
     /// Write a consistent copy of the ledger to PATH while writers go on (never overwrites).
     Backup {

@@ -859,9 +859,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
             record::record(path, timeout, ty, flags, out)?
         }
-        Command::Import { file, json } => {
-            let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
-            replica::import(&path, file.as_deref(), json, timeout, out)?
+        Command::Import {
+            file,
+            json,
+            allow_empty,
+            lock,
+        } => {
+            let timeout = lock_timeout(top_lock, &lock)?;
+            replica::import(&path, file.as_deref(), json, allow_empty, timeout, out)?
         }
         Command::Backup { path: dest } => replica::backup(&path, &dest, out)?,
         Command::Template { ty, line } => record::template(ty, line, out)?,
