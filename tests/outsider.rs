@@ -122,3 +122,25 @@ fn import_refuses_an_empty_input_and_takes_lock_timeout_after_the_command() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported nothing"));
     assert_eq!(head(&db), before);
 }
+
+/// `--version` and `--help` that cannot be written (standard output on a full disk) fail with
+/// exit 1 and the reason, instead of exit 0 with nothing printed.
+#[test]
+fn version_and_help_to_a_full_output_exit_1() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("l.db");
+    for args in [
+        &["--version"][..],
+        &["-V"],
+        &["--help"],
+        &["state", "--help"],
+    ] {
+        let out = run_full(&db, args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write output"),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert!(run(&db, &["--version"]).status.success());
+}
