@@ -144,3 +144,35 @@ fn version_and_help_to_a_full_output_exit_1() {
     }
     assert!(run(&db, &["--version"]).status.success());
 }
+
+/// A clock at the end of year 9999 cannot push `recorded_at` past its fixed width: the append
+/// that would stamp year 10000 is refused, naming the field, and the log is unchanged.
+#[test]
+fn an_append_that_would_stamp_year_10000_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("l.db");
+    assert!(run(&db, &["init", "--empty"]).status.success());
+    let one = t.path().join("one.jsonl");
+    let line = |p: &str| {
+        format!(
+            r#"{{"type":"statute_signed","date":"2020","party":"unidentified:{p}","source":{{"document":"d","quote":"q"}}}}"#
+        )
+    };
+    let append = |p: &str| {
+        std::fs::write(&one, line(p)).unwrap();
+        bin()
+            .arg("--db")
+            .arg(&db)
+            .args(["append", one.to_str().unwrap()])
+            .env("IOFS_LEDGER_CLOCK", "9999-12-31T23:59:59.999999Z")
+            .output()
+            .unwrap()
+    };
+    assert!(append("a").status.success());
+    let before = head(&db);
+    let out = append("b");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("recorded_at") && err.contains("9999"), "{err}");
+    assert_eq!(head(&db), before);
+}
