@@ -110,6 +110,22 @@ impl CliError {
 }
 
 /// Runs the command line and returns the exit code.
+/// The exit code after printing help, a version or a usage error: `code`, unless the text
+/// could not be written (a full disk, a closed file; a closed pipe is the reader's choice),
+/// which is exit 1 with the reason on stderr.
+fn printed(r: io::Result<()>, code: u8) -> ExitCode {
+    match r {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("iofs-ledger: error: cannot write output: {e}");
+            }
+            ExitCode::from(1)
+        }
+        _ => ExitCode::from(code),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -123,13 +139,9 @@ pub fn main() -> ExitCode {
                 e.render().to_string()
             };
             let mut out = io::stdout().lock();
-            let _ = write!(out, "{text}").and_then(|()| out.flush());
-            return ExitCode::SUCCESS;
+            return printed(write!(out, "{text}").and_then(|()| out.flush()), 0);
         }
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
+        Err(e) => return printed(e.print(), if e.use_stderr() { 2 } else { 0 }),
     };
     if output_is_the_product(&cli.command) && stdout_is_closed() {
         #[allow(clippy::print_stderr)]
@@ -863,9 +875,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
             record::record(path, timeout, ty, flags, out)?
         }
-        Command::Import { file, json } => {
-            let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
-            replica::import(&path, file.as_deref(), json, timeout, out)?
+        Command::Import {
+            file,
+            json,
+            allow_empty,
+            lock,
+        } => {
+            let timeout = lock_timeout(top_lock, &lock)?;
+            replica::import(&path, file.as_deref(), json, allow_empty, timeout, out)?
         }
         Command::Backup { path: dest } => replica::backup(&path, &dest, out)?,
         Command::Template { ty, line } => record::template(ty, line, out)?,

@@ -36,6 +36,7 @@ pub fn import(
     path: &Path,
     file: Option<&Path>,
     json: bool,
+    allow_empty: bool,
     lock_timeout: Duration,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -85,6 +86,10 @@ pub fn import(
     let r = l.import(items, now);
     progress.finish();
     let r = r?;
+    if r.read == 0 && !allow_empty {
+        // Nothing was read, so nothing changed: refused as `append` refuses an empty input.
+        return Err(CliError::EmptyInput(name));
+    }
     // The events are committed: a report that cannot be written is exit 3, never 1.
     let head = format!("{}:{}", r.head_seq, r.head_hash);
     let done = match r.range {
