@@ -59,8 +59,9 @@ pub struct Table {
     widths: Option<Vec<usize>>,
 }
 
+/// The columns a text takes on a terminal (a CJK character two, a combining accent none).
 fn len(s: &str) -> usize {
-    s.chars().count()
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 impl Table {
@@ -207,7 +208,7 @@ impl Table {
     }
 }
 
-/// Splits a cell into lines of at most `width` characters, at spaces where it can and inside
+/// Splits a cell into lines at most `width` columns wide, at spaces where it can and inside
 /// a word only when the word is wider than the column. Nothing is dropped but the spaces a
 /// line is broken at.
 pub fn wrap_cell(text: &str, width: usize) -> Vec<String> {
@@ -237,10 +238,14 @@ pub fn wrap_cell(text: &str, width: usize) -> Vec<String> {
                 continue;
             }
             // A word wider than the column: break it, after a `-`, `_`, `:`, `/` or `.` that
-            // fits if there is one.
+            // fits if there is one (and after one character at least, however wide).
+            let mut used = 0;
             let cut = word
                 .char_indices()
-                .nth(width)
+                .find(|(b, c)| {
+                    used += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+                    *b > 0 && used > width
+                })
                 .map(|(b, _)| b)
                 .unwrap_or(word.len());
             let cut = word[..cut]
@@ -318,5 +323,11 @@ mod tests {
         );
         assert_eq!(wrap_cell("", 4), vec![""]);
         assert_eq!(wrap_cell("short", 10), vec!["short"]);
+        // Wide characters take two columns each.
+        assert_eq!(
+            wrap_cell("日本語テキスト", 6),
+            vec!["日本語", "テキス", "ト"]
+        );
+        assert!(wrap_cell("日本語 テキスト", 8).iter().all(|l| len(l) <= 8));
     }
 }
