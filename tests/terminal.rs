@@ -194,7 +194,8 @@ fn piped_output_is_whole_lines_whatever_columns_says() {
 }
 
 /// On a terminal `COLUMNS=80` is the width: `state` and `history` fit in 80 columns and are
-/// exactly what `IOFS_LEDGER_COLUMNS=80` lays out without a terminal.
+/// exactly what `IOFS_LEDGER_COLUMNS=80` lays out without a terminal; `IOFS_LEDGER_COLUMNS=0`
+/// gives the piped lines instead.
 #[test]
 fn on_a_terminal_answers_fit_its_width() {
     let Some(script) = script() else { return };
@@ -204,6 +205,15 @@ fn on_a_terminal_answers_fit_its_width() {
         assert!(widest(&shown) <= 80, "{args:?}:\n{shown}");
         let laid = piped(&t.db, &[("IOFS_LEDGER_COLUMNS", "80")], args);
         assert_eq!(shown, laid, "{args:?}");
+        // `IOFS_LEDGER_COLUMNS=0` turns the layout off, even on a terminal.
+        let off = on_terminal(
+            &script,
+            &t.db,
+            &[("COLUMNS", "80"), ("IOFS_LEDGER_COLUMNS", "0")],
+            args,
+            b"",
+        );
+        assert_eq!(off, piped(&t.db, &[], args), "{args:?}");
     }
 }
 
