@@ -222,7 +222,8 @@ fn kill_9_during_a_catch_up_leaves_it_whole_or_not_begun_and_answers_exact() {
 }
 
 /// Kill -9 around a bulk append's commit (before it, between it and any catch-up): the batch
-/// is whole or absent, `verify` passes, and every answer equals a rebuilt copy's.
+/// is whole or absent, `verify` passes, and every answer equals a rebuilt copy's (the last run is
+/// left to finish, so at least one batch lands, lagging).
 #[test]
 fn kill_9_between_a_bulk_appends_commit_and_its_catch_up_answers_exact() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,7 +237,10 @@ fn kill_9_between_a_bulk_appends_commit_and_its_catch_up_answers_exact() {
     let want = rebuilt_answers(&timed, "rebuilt.db");
     let want_empty = answers(&empty);
     let mut landed_lagging = 0;
-    for (i, f) in [0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.5].iter().enumerate() {
+    for (i, f) in [0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.5, 1000.0]
+        .iter()
+        .enumerate()
+    {
         let db = copy(&empty, &format!("k{i}.db"));
         let file = file.to_str().unwrap();
         let finished = run_and_kill(&db, &["append", file], full.mul_f64(*f));
@@ -261,4 +265,60 @@ fn kill_9_between_a_bulk_appends_commit_and_its_catch_up_answers_exact() {
         }
     }
     assert!(landed_lagging > 0, "no bulk append landed");
+}
+
+/// Runs the binary as an unprivileged user (`nobody`) when the tests run as root, who can
+/// write anywhere; as the user itself otherwise.
+fn as_reader(db: &Path, args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut c = cmd(db);
+    if root {
+        c.uid(65534).gid(65534);
+    }
+    c.args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+/// A lagging file that the reader cannot write (read-only file in a read-only directory): what
+/// needs the projections is refused naming the lag and what to run, never answered stale;
+/// what reads the log alone (`head`, `log`, `export`, `verify`) answers; the file is left as
+/// it was.
+#[test]
+fn a_lagging_file_the_reader_cannot_write_is_refused_clearly_not_answered_stale() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = synth_file(dir.path(), BULK);
+    let db = ledger_with(dir.path(), "a.db", &file);
+    assert_eq!(projected_through(&db), Some(0));
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    let before = std::fs::read(&db).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = as_reader(&db, &["state", "--as-of", "2020-01-01"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "reflect the log up to seq 0 but the log reaches seq {BULK}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("rebuild"), "{err}");
+    for args in [&["head"][..], &["log"], &["export"], &["verify"]] {
+        let out = as_reader(&db, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file changed");
 }
