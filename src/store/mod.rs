@@ -21,6 +21,10 @@
 //! The state of any key at any day is one index seek in `timeline`. An append whose events all
 //! fall after the last replay position folds only its own events; a back-dated event, retraction
 //! or correction re-folds the log from the earliest position it touches.
+//! A bulk append (at least [`DEFER_THRESHOLD`] events) writes the log, its replay order and
+//! overrides only; the first reader brings the other read models up to date
+//! ([`Ledger::catch_up`]), and what reads them never answers from lagging ones
+//! ([`StoreError::Lagging`]).
 
 mod append;
 mod dry_run;
@@ -41,8 +45,8 @@ use rusqlite::{Connection, OpenFlags};
 #[doc(hidden)]
 pub use append::set_defer_threshold_for_tests;
 pub use append::{
-    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, DEFER_THRESHOLD,
-    MAX_REFUSALS, RECORDED_AT_FORMAT,
+    format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, DEFER_HOLD_BYTES,
+    DEFER_THRESHOLD, MAX_REFUSALS, RECORDED_AT_FORMAT,
 };
 pub use dry_run::Phase;
 pub use inspect::{expected_schema, SchemaObject};
