@@ -316,25 +316,25 @@ def machine():
         load = f", load {load:.1f} at the start"
     except OSError:
         load = ""
-    return f"{cores} cores {model}{load}".strip()
+    return f"{cores} cores ({model}){load}" if model else f"{cores} cores{load}"
 
 
-def versions():
+def versions(peers):
     parts = []
     req = ROOT / "benches" / "peers" / "python" / "requirements.txt"
     lock = ROOT / "benches" / "peers" / "cqrs" / "Cargo.lock"
-    if req.exists():
+    if "python" in peers and req.exists():
         pins = [l.strip() for l in req.read_text().splitlines() if l.startswith("eventsourcing")]
         parts.append("Python " + sys.version.split()[0] + " " + ", ".join(pins))
-    if lock.exists():
+    if "cqrs" in peers and lock.exists():
         text = lock.read_text().split("[[package]]")
         found = {}
         for block in text:
             name = version = None
             for line in block.splitlines():
-                if line.startswith("name = "):
+                if line.startswith('name = "'):
                     name = line.split('"')[1]
-                elif line.startswith("version = "):
+                elif line.startswith('version = "'):
                     version = line.split('"')[1]
             if name in ("cqrs-es", "sqlite-es", "sqlx"):
                 found[name] = version
@@ -371,8 +371,8 @@ def main():
     meta = {
         "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "ledger": ledger_version.strip(),
-        "peers": versions(),
+        "ledger": ledger_version.strip().splitlines()[0],
+        "peers": versions(peers),
         "runs": runs,
         "quick": quick,
     }

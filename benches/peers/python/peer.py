@@ -14,57 +14,56 @@ measured around the operation (interpreter start, imports and opening the databa
 """
 
 import json
-import os
 import sys
 import time
 import uuid
 
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
 NAMESPACE = uuid.UUID("6f1c6a52-4b43-4c66-9a8e-6b4bb1d2c0de")
 
 
+class Ledger(Aggregate):
+    """The ledger as one aggregate: the member set (signatures add, withdrawals remove)."""
+
+    @staticmethod
+    def create_id():
+        return uuid.uuid5(NAMESPACE, "iofs")
+
+    def __init__(self):
+        self.members = set()
+        self.events = 0
+
+    def record(self, ev):
+        kind = ev.get("type")
+        party = ev.get("party")
+        if kind == "statute_signed" and party in self.members:
+            raise ValueError(f"{party} is already a member")
+        if kind == "membership_withdrawn" and party not in self.members:
+            raise ValueError(f"{party} is not a member")
+        self._recorded(kind=kind, body=ev)
+
+    @event("Recorded")
+    def _recorded(self, kind, body):
+        party = body.get("party")
+        if kind == "statute_signed":
+            self.members.add(party)
+        elif kind == "membership_withdrawn":
+            self.members.discard(party)
+        self.events += 1
+
+
+class Ledgers(Application):
+    pass
+
+
 def app_for(db):
-    os.environ["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
-    os.environ["SQLITE_DBNAME"] = db
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    class Ledger(Aggregate):
-        """The ledger as one aggregate: the member set (signatures add, withdrawals remove)."""
-
-        @staticmethod
-        def create_id():
-            return uuid.uuid5(NAMESPACE, "iofs")
-
-        def __init__(self):
-            self.members = set()
-            self.events = 0
-
-        def record(self, ev):
-            kind = ev.get("type")
-            party = ev.get("party")
-            if kind == "statute_signed" and party in self.members:
-                raise ValueError(f"{party} is already a member")
-            if kind == "membership_withdrawn" and party not in self.members:
-                raise ValueError(f"{party} is not a member")
-            self._recorded(kind=kind, body=ev)
-
-        @event("Recorded")
-        def _recorded(self, kind, body):
-            party = body.get("party")
-            if kind == "statute_signed":
-                self.members.add(party)
-            elif kind == "membership_withdrawn":
-                self.members.discard(party)
-            self.events += 1
-
-    class Ledgers(Application):
-        pass
-
-    return Ledgers(), Ledger
+    return Ledgers(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)})
 
 
 def append(db, path, batch):
-    app, Ledger = app_for(db)
+    app = app_for(db)
     start = time.perf_counter()
     ledger = Ledger()
     n = 0
@@ -85,7 +84,7 @@ def append(db, path, batch):
 
 
 def replay(db):
-    app, Ledger = app_for(db)
+    app = app_for(db)
     start = time.perf_counter()
     ledger = app.repository.get(Ledger.create_id())
     seconds = time.perf_counter() - start

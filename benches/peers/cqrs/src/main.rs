@@ -59,7 +59,10 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 fn party(event: &Value) -> Option<String> {
-    event.get("party").and_then(Value::as_str).map(str::to_string)
+    event
+        .get("party")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 #[async_trait]
@@ -130,12 +133,17 @@ async fn pool(db: &str) -> Fallible<sqlx::Pool<sqlx::Sqlite>> {
 
 async fn append(db: &str, file: &str, snapshot: usize) -> Fallible<()> {
     let pool = pool(db).await?;
-    let store = PersistedEventStore::new_snapshot_store(SqliteEventRepository::new(pool), snapshot);
+    let store: PersistedEventStore<_, Ledger> =
+        PersistedEventStore::new_snapshot_store(SqliteEventRepository::new(pool), snapshot);
     let cqrs = CqrsFramework::new(store, vec![], ());
     let start = Instant::now();
     let text = std::fs::read_to_string(file)?;
     let mut n = 0u64;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let event: Value =
             serde_json::from_str(line).map_err(|e| format!("{file}:{}: {e}", i + 1))?;
         cqrs.execute(ID, event)
