@@ -381,17 +381,31 @@ def main():
         print(msg, file=sys.stderr, flush=True)
 
     log(f"peers: sizes {all_sizes} (Python at {py_sizes}, cqrs-es at {cq_sizes}), {runs} run(s)")
-    results = []
+    results, failures = [], []
+    OUT.mkdir(parents=True, exist_ok=True)
     for n in all_sizes:
         log(f"peers: {n} events")
-        results.append(measure(n, n in py_sizes, n in cq_sizes, runs, state_runs, log))
-    shutil.rmtree(OUT / "work", ignore_errors=True)
+        try:
+            results.append(measure(n, n in py_sizes, n in cq_sizes, runs, state_runs, log))
+        except Failed as e:
+            # One size failing (a full disk at 1M, say) keeps the sizes already measured.
+            log(f"peers: {n} events failed: {e}")
+            failures.append({"events": n, "error": str(e)})
+        finally:
+            shutil.rmtree(OUT / "work", ignore_errors=True)
+        meta["failures"] = failures
+        (OUT / "results.json").write_text(
+            json.dumps({"meta": meta, "results": results}, indent=2))
+    if not results:
+        raise Failed("no size could be measured")
     text = table(results, meta)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    for f in failures:
+        text += f"\n\nNot measured: {f['events']:,} events ({f['error'][:300]})."
     (OUT / "table.md").write_text(text + "\n")
     print(text)
     log(f"peers: raw numbers in {OUT / 'results.json'}, the table in {OUT / 'table.md'}")
+    if failures:
+        raise Failed(f"{len(failures)} size(s) failed: see above")
 
 
 if __name__ == "__main__":
