@@ -408,9 +408,23 @@ def main():
         raise Failed(f"{len(failures)} size(s) failed: see above")
 
 
+def table_only(path):
+    """`run.py --table FILE`: the table of a results file written by an earlier run."""
+    data = json.loads(Path(path).read_text())
+    text = table(data["results"], data["meta"])
+    for f in data["meta"].get("failures", []):
+        text += f"\n\nNot measured: {f['events']:,} events ({f['error'][:300]})."
+    print(text)
+
+
 if __name__ == "__main__":
     try:
-        main()
+        if len(sys.argv) == 3 and sys.argv[1] == "--table":
+            table_only(sys.argv[2])
+        elif len(sys.argv) > 1:
+            raise Failed("usage: run.py [--table RESULTS.json] (settings: see the docstring)")
+        else:
+            main()
     except Failed as e:
         print(f"peers: {e}", file=sys.stderr)
         sys.exit(1)
