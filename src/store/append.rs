@@ -101,17 +101,18 @@ pub(crate) fn catch_up_in(tx: &Connection) -> Result<bool, StoreError> {
         {
             min(p);
         }
-        let targets: Vec<i64> = tx
-            .prepare_cached("SELECT target FROM overrides WHERE by_seq > ?1")
+        // The positions of every event an unprojected override acts on, and of that event's
+        // corrections (what `positions_of` gives for one target), found in one pass.
+        if let Some(p) = tx
+            .prepare_cached(
+                "SELECT day, ord FROM replay_order WHERE seq IN (SELECT target FROM overrides WHERE by_seq > ?1) OR seq IN (SELECT by_seq FROM overrides WHERE kind = 'correction' AND target IN (SELECT target FROM overrides WHERE by_seq > ?1)) ORDER BY day, ord LIMIT 1",
+            )
             .ctx("reading overrides")?
-            .query_map([through as i64], |r| r.get(0))
+            .query_row([through as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
             .ctx("reading overrides")?
-            .collect::<Result<_, _>>()
-            .ctx("reading overrides")?;
-        for t in targets {
-            for p in positions_of(tx, t as u64)? {
-                min(p);
-            }
+        {
+            min(p);
         }
     }
     {
