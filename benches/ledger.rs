@@ -787,7 +787,7 @@ fn main() {
 }
 
 /// Each operation and the floor it is held to, within one group.
-const RATIOS: [(&str, &str, &str); 11] = [
+const RATIOS: [(&str, &str, &str); 12] = [
     ("append_bulk", "ledger", "floor"),
     ("append_bulk", "ledger_one_thread", "floor"),
     ("append_bulk", "ledger", "floor_same_rows"),
@@ -799,6 +799,7 @@ const RATIOS: [(&str, &str, &str); 11] = [
     ("replay", "verify", "floor"),
     ("state", "query", "floor"),
     ("state", "cli", "floor"),
+    ("timeline", "daily_10k", "floor"),
 ];
 
 /// Where criterion writes its estimates.

@@ -51,4 +51,20 @@ mod tests {
             event_hash(&base, 1, "2026-01-01T00:00:00.000000Z", "{}")
         );
     }
+
+    /// Both hashes are SHA-256 in lower-case hex of exactly the documented input (values worked
+    /// out independently, with Python's `hashlib`): a ledger written by another implementation
+    /// of the format, or a `target_sha256` computed outside, must agree.
+    #[test]
+    fn the_hashes_are_sha256_of_exactly_the_documented_input() {
+        assert_eq!(
+            body_sha256("{}"),
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+        assert_eq!(
+            event_hash(GENESIS, 1, "2026-01-01T00:00:00.000000Z", "{}"),
+            "539cc265ccfd3dd6b8ab523643a6d9b41ba9e616670ca90bbb87a2816d022b8e"
+        );
+        assert_ne!(body_sha256("{}"), body_sha256("{ }"));
+    }
 }

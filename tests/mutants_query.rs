@@ -132,3 +132,63 @@ fn year_ends_are_the_state_at_each_thirty_first_of_december() {
     assert_eq!(rows[13].members, 41, "2024");
     assert!(rows[13].in_force);
 }
+
+fn signed(party: &str) -> serde_json::Value {
+    json!({
+        "type": "statute_signed",
+        "date": "2014-05-01",
+        "party": party,
+        "source": {"document": "test.txt", "quote": "A sentence."},
+    })
+}
+
+fn ordinal_claim(party: &str, value: u64) -> serde_json::Value {
+    json!({
+        "type": "claim",
+        "date": "2015",
+        "party": party,
+        "about": "signatory_ordinal",
+        "value": value,
+        "source": {"document": "test.txt", "quote": format!("{party} was number {value}.")},
+    })
+}
+
+/// `members` lists a sourced ordinal only from a claim that stands: a retracted claim gives
+/// none, a corrected claim gives only its latest replacement's value (not its own, not an
+/// earlier replacement's), a claim left alone gives its own.
+#[test]
+fn members_lists_only_the_sourced_ordinals_that_stand() {
+    let l = ledger_of(&[
+        signed("KAZ"),
+        signed("LBY"),
+        signed("TUR"),
+        ordinal_claim("KAZ", 1),
+        ordinal_claim("LBY", 7),
+        ordinal_claim("TUR", 8),
+        json!({"type": "retraction", "retracts": 5, "reason": "misread",
+               "source": {"document": "test.txt", "quote": "A sentence."}}),
+        json!({"type": "correction", "corrects": 6, "reason": "misread",
+               "replacement": ordinal_claim("TUR", 2),
+               "source": {"document": "test.txt", "quote": "A sentence."}}),
+        json!({"type": "correction", "corrects": 6, "reason": "misread again",
+               "replacement": ordinal_claim("TUR", 3),
+               "source": {"document": "test.txt", "quote": "A sentence."}}),
+    ]);
+    let s = query::members(&l, Day::parse("2020-01-01").unwrap(), None).unwrap();
+    let of = |code: &str| {
+        s.members
+            .parties
+            .iter()
+            .find(|m| m.code == code)
+            .map(|m| {
+                m.sourced_ordinals
+                    .iter()
+                    .map(|o| (o.value, o.seq))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    assert_eq!(of("KAZ"), [(1, 4)]);
+    assert_eq!(of("LBY"), []);
+    assert_eq!(of("TUR"), [(3, 9)]);
+}
