@@ -48,3 +48,82 @@ fn a_snapshot_over_a_key_with_a_tab_or_a_fact_with_a_newline_is_refused() {
         assert_eq!(snapshots, 0, "{key:?}");
     }
 }
+
+/// Snapshots sit exactly where the rule puts them: walking the timeline in replay order, a
+/// snapshot ends the first position at which the rows since the previous one reach the
+/// threshold (here lowered to a fixed 8 rows; the library's `max(512, keys)` is pinned by a
+/// unit test in `store::snapshots`), and it records the rows and keys up to there. Checked against the timeline
+/// table with that rule written again here, after appends in several batches, some dated
+/// before what was already recorded (so snapshots are invalidated and taken again).
+#[test]
+fn snapshots_are_taken_exactly_where_the_rows_since_the_last_reach_the_threshold() {
+    set_snapshot_threshold_for_tests(8);
+    let codes = [
+        "KAZ", "TUR", "SEN", "NGA", "TCD", "LBY", "ARE", "SAU", "BGD", "CMR", "CIV", "EGY", "MOZ",
+        "TJK", "QAT", "MAR", "TUN", "JOR", "YEM", "GAB", "IRQ", "AFG", "UGA", "IRN",
+    ];
+    let mut l = Ledger::in_memory().unwrap();
+    // Four batches; the later ones reach back before days already recorded.
+    for (batch, year) in [(0, 2016), (1, 2014), (2, 2018), (3, 2015)] {
+        let mut text = String::new();
+        for (i, c) in codes.iter().enumerate().filter(|(i, _)| i % 4 == batch) {
+            // Pairs share a day, so some positions hold one signature and others more rows.
+            let day = 1 + (i / 2) as u32;
+            text += &format!(
+                r#"{{"type":"statute_signed","party":"{c}","date":"{year}-03-{day:02}","source":{{"document":"t.txt","quote":"A sentence."}}}}"#
+            );
+            text.push('\n');
+        }
+        let events = parse_batch(&text).unwrap();
+        l.append(events.into_iter().map(Ok), AppendOptions::default())
+            .unwrap();
+    }
+    // Ratifications (two rows each, against a signature's three) so that some snapshot falls
+    // where the rows since the last one are exactly the threshold, not one more.
+    let mut text = String::new();
+    for (i, c) in codes.iter().take(9).enumerate() {
+        text += &format!(
+            r#"{{"type":"statute_ratified","party":"{c}","date":"2019-0{}-01","source":{{"document":"t.txt","quote":"A sentence."}}}}"#,
+            1 + i
+        );
+        text.push('\n');
+    }
+    let events = parse_batch(&text).unwrap();
+    l.append(events.into_iter().map(Ok), AppendOptions::default())
+        .unwrap();
+    let c = l.connection();
+    let mut st = c
+        .prepare("SELECT day, ord, key FROM timeline ORDER BY day, ord, key")
+        .unwrap();
+    let rows: Vec<(i64, i64, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut expected = Vec::new();
+    let (mut keys, mut before, mut pending) = (std::collections::BTreeSet::new(), 0i64, 0i64);
+    for (i, (day, ord, key)) in rows.iter().enumerate() {
+        keys.insert(key.clone());
+        pending += 1;
+        let ends_position = rows.get(i + 1).is_none_or(|(d, o, _)| (d, o) != (day, ord));
+        if ends_position && pending >= 8 {
+            before += pending;
+            pending = 0;
+            expected.push((*day, *ord, before, keys.len() as i64));
+        }
+    }
+    let mut st = c
+        .prepare("SELECT day, ord, rows, keys FROM state_snapshots ORDER BY day, ord")
+        .unwrap();
+    let actual: Vec<(i64, i64, i64, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(expected.len() >= 3, "{expected:?}");
+    assert!(
+        expected.windows(2).any(|w| w[1].2 - w[0].2 == 8),
+        "no snapshot falls exactly at the threshold: {expected:?}"
+    );
+    assert_eq!(actual, expected);
+}
