@@ -29,7 +29,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use rusqlite::types::{Value, ValueRef};
 
 use super::{Ctx, Ledger, RawEvent, StoreError};
-use crate::chain::{event_hash, GENESIS};
+use crate::chain::{event_digest, GENESIS};
 use crate::event::{Event, Kind};
 use crate::projection::{affects_state, Pending, Projection};
 
@@ -42,7 +42,7 @@ const AHEAD: usize = 4;
 #[derive(Debug)]
 pub enum Body {
     /// A valid event whose canonical JSON is the stored body.
-    Canonical(Event),
+    Canonical(Box<Event>),
     /// A valid event, but not written in its canonical form.
     NotCanonical,
     /// Not a valid event: why.
@@ -55,10 +55,22 @@ pub struct WalkedRow {
     /// The row as stored (its `body` is left empty: `body` below is what it says).
     pub raw: RawEvent,
     /// The chain hash of this row over the previous row's stored hash (the genesis hash for
-    /// the first row): what `raw.hash` must be.
-    pub computed_hash: String,
+    /// the first row): what `raw.hash` must be the hex of.
+    pub computed: [u8; 32],
     /// The body, parsed.
     pub body: Body,
+}
+
+impl WalkedRow {
+    /// Whether the stored hash is the computed one.
+    pub fn hash_matches(&self) -> bool {
+        crate::chain::is_hex_of(&self.raw.hash, &self.computed)
+    }
+
+    /// The computed hash, in hex.
+    pub fn computed_hash(&self) -> String {
+        hex::encode(self.computed)
+    }
 }
 
 /// What the walk derived from the rows its check accepted (all of them, when it never stopped).
@@ -171,16 +183,16 @@ fn walk_chunk(chunk: RawChunk) -> Vec<WalkedRow> {
         .map(|(raw, end)| {
             let body = chunk.text.get(start..end).unwrap_or_default();
             start = end;
-            let computed_hash = event_hash(&prev, raw.seq.max(0) as u64, &raw.recorded_at, body);
+            let computed = event_digest(&prev, raw.seq.max(0) as u64, &raw.recorded_at, body);
             prev.clone_from(&raw.hash);
             let body = match Event::from_json(body) {
-                Ok(ev) if ev.canonical_json() == body => Body::Canonical(ev),
+                Ok(ev) if ev.canonical_json() == body => Body::Canonical(Box::new(ev)),
                 Ok(_) => Body::NotCanonical,
                 Err(e) => Body::Invalid(e.to_string()),
             };
             WalkedRow {
                 raw,
-                computed_hash,
+                computed,
                 body,
             }
         })
