@@ -473,7 +473,8 @@ fn check_sha256(h: &Option<String>) -> Result<(), (Option<String>, String)> {
     }
 }
 
-/// The one rule for every text field of an event: it must show something.
+/// The one rule for every text field of an event: it must show something, and something other
+/// than `template`'s placeholder.
 fn text(field: &str, s: &str) -> Result<(), (Option<String>, String)> {
     if is_blank(s) {
         Err((
@@ -482,9 +483,27 @@ fn text(field: &str, s: &str) -> Result<(), (Option<String>, String)> {
                 "`{field}` must not be empty or blank (only spaces, invisible or control characters)"
             ),
         ))
+    } else if is_placeholder(s) {
+        Err((
+            Some(field.to_string()),
+            format!("`{field}` is still the template's placeholder {s}: replace it with the real value, or remove the field if it is optional"),
+        ))
     } else {
         Ok(())
     }
+}
+
+/// The party `template` puts where a party goes.
+pub const PLACEHOLDER_PARTY: &str = "unidentified:edit-me";
+
+/// Whether a text is `template`'s placeholder for a text field: `<name>`, a field's name in
+/// angle brackets and nothing else.
+pub fn is_placeholder(s: &str) -> bool {
+    s.strip_prefix('<')
+        .and_then(|r| r.strip_suffix('>'))
+        .is_some_and(|name| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
 }
 
 impl Event {
@@ -589,6 +608,24 @@ impl Event {
                     ),
                 );
             }
+            text(&format!("{name}.quote"), &s.quote)?;
+        }
+        if let Some(p) = self
+            .kind
+            .parties()
+            .into_iter()
+            .find(|p| p.code() == PLACEHOLDER_PARTY)
+        {
+            let field = match &self.kind {
+                Kind::ProposalMade { .. } => "proposer",
+                Kind::MeetingHeld { .. } => "host",
+                Kind::BoardElected { .. } => "seats",
+                _ => "party",
+            };
+            return err(
+                field,
+                format!("`{}` is still the template's placeholder party: give the party's code or name, or an `unidentified:` label of your own", p.code()),
+            );
         }
         for (f, v) in [("inferred", &self.inferred), ("note", &self.note)] {
             if let Some(v) = v {
@@ -1145,6 +1182,45 @@ mod tests {
         parse_batch(line)
             .map(|mut v| v.remove(0).1)
             .map_err(|mut e| e.remove(0))
+    }
+
+    /// `template`'s placeholders (`<field>` texts, the party `unidentified:edit-me`) are
+    /// refused naming the field, so an unedited template never reaches the log; texts that
+    /// merely contain angle brackets are not placeholders.
+    #[test]
+    fn template_placeholders_are_refused_naming_the_field() {
+        for (line, field) in [
+            (
+                r#"{"type":"statute_signed","date":"2013","party":"KAZ","source":{"document":"<document>","quote":"q"}}"#,
+                "source.document",
+            ),
+            (
+                r#"{"type":"statute_signed","date":"2013","party":"KAZ","source":{"document":"d.txt","quote":"<quote>"}}"#,
+                "source.quote",
+            ),
+            (
+                r#"{"type":"statute_signed","date":"2013","party":"KAZ","source":{"document":"d.txt","quote":"q"},"note":"<note>"}"#,
+                "note",
+            ),
+            (
+                r#"{"type":"statute_signed","date":"2013","party":"unidentified:edit-me","source":{"document":"d.txt","quote":"q"}}"#,
+                "party",
+            ),
+            (
+                r#"{"type":"meeting_held","date":"2013","organ":"general_assembly","host":"unidentified:edit-me","source":{"document":"d.txt","quote":"q"}}"#,
+                "host",
+            ),
+        ] {
+            let e = parse(line).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{line}: {}", e.message);
+            assert!(e.message.contains("placeholder"), "{}", e.message);
+        }
+        for text in ["<b>bold</b>", "a <note>", "<Note>", "<>", "<note"] {
+            assert!(!is_placeholder(text), "{text}");
+        }
+        assert!(is_placeholder("<date_source>"));
+        let ok = r#"{"type":"statute_signed","date":"2013","party":"unidentified:signatory-3","source":{"document":"d.txt","quote":"<b>bold</b>"}}"#;
+        assert!(parse(ok).is_ok());
     }
 
     #[test]

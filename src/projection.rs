@@ -431,6 +431,10 @@ pub enum Rule {
     NoSignatureBeforeAdoption,
     /// No signature before the organisation's establishment.
     NoSignatureBeforeEstablishment,
+    /// The organisation is established once.
+    EstablishedOnce,
+    /// The Secretariat becomes operational once.
+    OperationalOnce,
 }
 
 impl Rule {
@@ -455,6 +459,8 @@ impl Rule {
             Rule::NoSignatureBeforeEstablishment => {
                 "the Statute cannot be signed before the organisation was established"
             }
+            Rule::EstablishedOnce => "the organisation is established once",
+            Rule::OperationalOnce => "the Secretariat becomes operational once",
         }
     }
 }
@@ -746,6 +752,15 @@ impl Projection {
                 ch.push((key, Fact::Since { since, seq }));
             }
             Kind::OrganisationEstablished {} => {
+                if let Some(Fact::Since { since: s, seq: sq }) =
+                    self.current.get(&Key::Milestone(Milestone::Established))
+                {
+                    return violation(
+                        Rule::EstablishedOnce,
+                        "type",
+                        format!("the organisation was already established {s} (seq {sq}); record another source's date as a claim, or correct that event"),
+                    );
+                }
                 self.no_signature_before(since, Rule::NoSignatureBeforeEstablishment)?;
                 self.first(&mut ch, Milestone::Established, since, seq)
             }
@@ -763,6 +778,16 @@ impl Projection {
                 self.first(&mut ch, Milestone::StatuteAdopted, since, seq)
             }
             Kind::SecretariatOperational {} => {
+                if let Some(Fact::Since { since: s, seq: sq }) = self
+                    .current
+                    .get(&Key::Milestone(Milestone::SecretariatOperational))
+                {
+                    return violation(
+                        Rule::OperationalOnce,
+                        "type",
+                        format!("the Secretariat was already operational {s} (seq {sq}); record another source's date as a claim, or correct that event"),
+                    );
+                }
                 self.first(&mut ch, Milestone::SecretariatOperational, since, seq)
             }
             Kind::OfficerAppointed {
@@ -1217,7 +1242,21 @@ mod tests {
 
     #[test]
     fn each_rule_refuses_its_violation() {
-        let cases: [(&[&str], Rule); 9] = [
+        let cases: [(&[&str], Rule); 11] = [
+            (
+                &[
+                    r#""type":"organisation_established","date":"2012-11-17""#,
+                    r#""type":"organisation_established","date":"2013""#,
+                ],
+                Rule::EstablishedOnce,
+            ),
+            (
+                &[
+                    r#""type":"secretariat_operational","date":"2018-03-01""#,
+                    r#""type":"secretariat_operational","date":"2018-03-01""#,
+                ],
+                Rule::OperationalOnce,
+            ),
             (
                 &[
                     r#""type":"statute_adopted","date":"2013-12-10""#,
@@ -1286,6 +1325,32 @@ mod tests {
                 r.map(|_| ()).map_err(|(s, v)| (s, v.rule)),
                 Err((lines.len() as u64, rule))
             );
+        }
+    }
+
+    /// A second establishment or start of operations dated before the first is refused as
+    /// well, so the milestone's date never moves by a second event (a correction moves it).
+    #[test]
+    fn an_earlier_second_milestone_is_refused_not_taken_as_the_date() {
+        for (lines, rule) in [
+            (
+                [
+                    r#""type":"organisation_established","date":"2012-11-17""#,
+                    r#""type":"organisation_established","date":"2012-05""#,
+                ],
+                Rule::EstablishedOnce,
+            ),
+            (
+                [
+                    r#""type":"secretariat_operational","date":"2018-03-01""#,
+                    r#""type":"secretariat_operational","date":"2016""#,
+                ],
+                Rule::OperationalOnce,
+            ),
+        ] {
+            let evs = events(&lines);
+            let r = replay(evs.iter().enumerate().map(|(i, e)| (i as u64 + 1, e)));
+            assert_eq!(r.map(|_| ()).map_err(|(_, v)| v.rule), Err(rule));
         }
     }
 

@@ -96,3 +96,83 @@ fn completions_to_a_full_output_fail_without_a_panic() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
 }
+
+/// `import` of an input with no events is refused as `append`'s is (exit 1, nothing changed,
+/// `--allow-empty` to accept it), and takes `--lock-timeout` after the subcommand as `append`
+/// does.
+#[test]
+fn import_refuses_an_empty_input_and_takes_lock_timeout_after_the_command() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("l.db");
+    assert!(run(&db, &["init"]).status.success());
+    let before = head(&db);
+    let empty = t.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n  \n").unwrap();
+    let e = empty.to_str().unwrap();
+    let out = run(&db, &["import", e]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds no events") && err.contains("--allow-empty"),
+        "{err}"
+    );
+    assert_eq!(head(&db), before);
+    let out = run(&db, &["import", "--allow-empty", "--lock-timeout", "2", e]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported nothing"));
+    assert_eq!(head(&db), before);
+}
+
+/// `--version` and `--help` that cannot be written (standard output on a full disk) fail with
+/// exit 1 and the reason, instead of exit 0 with nothing printed.
+#[test]
+fn version_and_help_to_a_full_output_exit_1() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("l.db");
+    for args in [
+        &["--version"][..],
+        &["-V"],
+        &["--help"],
+        &["state", "--help"],
+    ] {
+        let out = run_full(&db, args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write output"),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert!(run(&db, &["--version"]).status.success());
+}
+
+/// A clock at the end of year 9999 cannot push `recorded_at` past its fixed width: the append
+/// that would stamp year 10000 is refused, naming the field, and the log is unchanged.
+#[test]
+fn an_append_that_would_stamp_year_10000_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("l.db");
+    assert!(run(&db, &["init", "--empty"]).status.success());
+    let one = t.path().join("one.jsonl");
+    let line = |p: &str| {
+        format!(
+            r#"{{"type":"statute_signed","date":"2020","party":"unidentified:{p}","source":{{"document":"d","quote":"q"}}}}"#
+        )
+    };
+    let append = |p: &str| {
+        std::fs::write(&one, line(p)).unwrap();
+        bin()
+            .arg("--db")
+            .arg(&db)
+            .args(["append", one.to_str().unwrap()])
+            .env("IOFS_LEDGER_CLOCK", "9999-12-31T23:59:59.999999Z")
+            .output()
+            .unwrap()
+    };
+    assert!(append("a").status.success());
+    let before = head(&db);
+    let out = append("b");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("recorded_at") && err.contains("9999"), "{err}");
+    assert_eq!(head(&db), before);
+}

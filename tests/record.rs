@@ -684,10 +684,11 @@ fn record_help_lists_fields_required_ones_and_an_example() {
         ));
 }
 
-/// Every template is a complete event the parser accepts, printed so that it pipes straight
-/// into `append` (a JSON array of one, or with `--line` one JSON line): on an empty ledger a
-/// dry run of it is accepted or refused only by a rule about other events (never as
-/// malformed).
+/// Every template is a complete event in the shape `append` reads (a JSON array of one, or
+/// with `--line` one JSON line), and until its placeholders are replaced `append` refuses it,
+/// naming the placeholder: an unedited template never reaches the log. With every placeholder
+/// text and party replaced, the parser accepts it (a dry run on an empty ledger is accepted or
+/// refused only by a rule about other events, never as malformed).
 #[test]
 fn every_template_is_an_event_append_reads() {
     let t = tmp();
@@ -699,18 +700,33 @@ fn every_template_is_an_event_append_reads() {
         let line = ok(&t.db, &["template", ty, "--line"]);
         assert_eq!(line.lines().count(), 1);
         assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), v[0]);
-        for input in [text, line] {
+        for input in [text, line.clone()] {
             let out = cmd(&t.db)
                 .args(["append", "--dry-run"])
                 .write_stdin(input)
                 .output()
                 .unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{ty}: {err}");
             assert!(
-                out.status.success() || err.contains(": rule \""),
+                err.contains("still the template's placeholder"),
                 "{ty}: {err}"
             );
         }
+        let edited = line
+            .replace("unidentified:edit-me", "unidentified:someone")
+            .replace("\"<", "\"real ")
+            .replace(">\"", "\"");
+        let out = cmd(&t.db)
+            .args(["append", "--dry-run"])
+            .write_stdin(edited)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || err.contains(": rule \""),
+            "{ty}: {err}"
+        );
     }
 }
 

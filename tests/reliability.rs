@@ -916,6 +916,31 @@ mod world_rules {
         }
     }
 
+    /// Appends two events of milestone type `ty` dated `a` and `b`, in one batch or two, and
+    /// returns the rules of the refusal (if any).
+    fn second_milestone(ty: &str, a: &D, b: &D, split: bool) -> Result<(), Vec<Option<Rule>>> {
+        let first = line(ty, "", a);
+        let second = line(ty, "", b);
+        if split {
+            let mut l = Ledger::in_memory().unwrap();
+            l.append(
+                parse_batch(&first).unwrap().into_iter().map(Ok),
+                AppendOptions::default(),
+            )
+            .unwrap();
+            match l.append(
+                parse_batch(&second).unwrap().into_iter().map(Ok),
+                AppendOptions::default(),
+            ) {
+                Ok(_) => Ok(()),
+                Err(StoreError::Refused(r)) => Err(r.into_iter().map(|x| x.rule).collect()),
+                Err(e) => panic!("{e}"),
+            }
+        } else {
+            append(&[first, second])
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig {
             cases: std::env::var("IOFS_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(64),
@@ -926,20 +951,16 @@ mod world_rules {
         /// in whichever order they are appended, is refused naming the rule.
         #[test]
         fn a_second_adoption_of_the_statute_is_always_refused(a in date(), b in date(), split in any::<bool>()) {
-            let first = line("statute_adopted", "", &a);
-            let second = line("statute_adopted", "", &b);
-            let r = if split {
-                let mut l = Ledger::in_memory().unwrap();
-                l.append(parse_batch(&first).unwrap().into_iter().map(Ok), AppendOptions::default()).unwrap();
-                match l.append(parse_batch(&second).unwrap().into_iter().map(Ok), AppendOptions::default()) {
-                    Ok(_) => Ok(()),
-                    Err(StoreError::Refused(r)) => Err(r.into_iter().map(|x| x.rule).collect()),
-                    Err(e) => panic!("{e}"),
-                }
-            } else {
-                append(&[first, second])
-            };
-            prop_assert_eq!(r, Err(vec![Some(Rule::StatuteAdoptedOnce)]));
+            prop_assert_eq!(second_milestone("statute_adopted", &a, &b, split), Err(vec![Some(Rule::StatuteAdoptedOnce)]));
+        }
+
+        /// The organisation is established once and its Secretariat becomes operational once:
+        /// a second such event, whatever the two dates (an earlier one included) and in
+        /// whichever order they are appended, is refused naming the rule; the first date stands.
+        #[test]
+        fn a_second_establishment_or_start_of_operations_is_always_refused(a in date(), b in date(), split in any::<bool>()) {
+            prop_assert_eq!(second_milestone("organisation_established", &a, &b, split), Err(vec![Some(Rule::EstablishedOnce)]));
+            prop_assert_eq!(second_milestone("secretariat_operational", &a, &b, split), Err(vec![Some(Rule::OperationalOnce)]));
         }
 
         /// A signature is accepted exactly when it may have come after the Statute's adoption

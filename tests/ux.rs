@@ -644,3 +644,22 @@ fn synth_help_prints_help_instead_of_writing_events() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `import --json` prints the receipt every writing command prints (`first_seq`, `last_seq`,
+/// `count`, `recorded_at`, `head` as `head` prints it), besides its own counts.
+#[test]
+fn import_prints_the_same_receipt_as_the_other_writing_commands() {
+    let t = ledger();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    std::fs::write(&log, out(&t.db, &["log", "--json"])).unwrap();
+    let replica = dir.path().join("replica.db");
+    cmd(&replica).args(["init", "--empty"]).assert().success();
+    let r = json(&replica, &["import", log.to_str().unwrap(), "--json"]);
+    assert_eq!(r["first_seq"], 1, "{r}");
+    assert_eq!(r["last_seq"], 142, "{r}");
+    assert_eq!(r["count"], 142, "{r}");
+    assert!(r["recorded_at"].is_string(), "{r}");
+    assert_eq!(r["head"].as_str().unwrap(), head(&replica).trim(), "{r}");
+    assert_eq!(head(&replica), head(&t.db));
+}

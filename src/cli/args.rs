@@ -251,6 +251,11 @@ pub enum Command {
         /// Print the receipt as JSON.
         #[arg(long)]
         json: bool,
+        /// Accept an input with no events (imports nothing) instead of refusing it.
+        #[arg(long)]
+        allow_empty: bool,
+        #[command(flatten)]
+        lock: Lock,
     },
     /// Write a consistent copy of the ledger to PATH while writers go on (never overwrites).
     Backup {
@@ -274,8 +279,8 @@ pub enum Command {
         )]
         flags: Vec<String>,
     },
-    /// Print a complete JSON event of TYPE with every field (placeholders to replace), as a
-    /// JSON array of one that `append` reads as it is; without TYPE, list the types.
+    /// Print a complete JSON event of TYPE with every field (placeholders to replace; `append`
+    /// refuses any left), as a JSON array of one; without TYPE, list the types.
     Template {
         /// The event type.
         #[arg(value_name = "TYPE")]

@@ -5,15 +5,50 @@
 
 use std::io::{self, IsTerminal, Write};
 
-/// The terminal's width when stdout is a terminal (`None` otherwise, or when unknown).
+/// The width answers for people are laid out to, set once by [`init_width`].
+static WIDTH: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// The width text answers are laid out to (tables in columns, long lines wrapped), or `None`
+/// for whole lines:
+/// - `IOFS_LEDGER_COLUMNS=N` lays out to N columns wherever the output goes (for a pager that
+///   keeps the layout, and to test the terminal layout without a terminal); `0` turns the
+///   layout off, even on a terminal;
+/// - otherwise, when stdout is a terminal: `COLUMNS` if it is set to a number, else the
+///   terminal's own width;
+/// - otherwise (a pipe or a file): `None`, so scripts get one record per line, never cut.
+///
+/// Widths under 40 are taken as 40.
 pub fn terminal_width() -> Option<usize> {
+    let number = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    };
+    if let Some(n) = number("IOFS_LEDGER_COLUMNS") {
+        return (n > 0).then_some(n.max(40));
+    }
     if !io::stdout().is_terminal() {
         return None;
     }
-    console::Term::stdout()
-        .size_checked()
-        .map(|(_, cols)| usize::from(cols))
-        .filter(|w| *w >= 40)
+    number("COLUMNS")
+        .filter(|n| *n > 0)
+        .or_else(|| {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, cols)| usize::from(cols))
+                .filter(|w| *w > 0)
+        })
+        .map(|w| w.max(40))
+}
+
+/// Decides the width once for the whole run (`None` for output that is not text for people).
+pub fn init_width(text: bool) -> Option<usize> {
+    *WIDTH.get_or_init(|| terminal_width().filter(|_| text))
+}
+
+/// The width decided by [`init_width`] (`None` before it, or for whole lines).
+pub fn width() -> Option<usize> {
+    WIDTH.get().copied().flatten()
 }
 
 /// A writer that wraps each line wider than `width` characters.

@@ -11,6 +11,7 @@ mod render;
 mod replica;
 mod report;
 mod serve;
+mod table;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -109,6 +110,22 @@ impl CliError {
 }
 
 /// Runs the command line and returns the exit code.
+/// The exit code after printing help, a version or a usage error: `code`, unless the text
+/// could not be written (a full disk, a closed file; a closed pipe is the reader's choice),
+/// which is exit 1 with the reason on stderr.
+fn printed(r: io::Result<()>, code: u8) -> ExitCode {
+    match r {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("iofs-ledger: error: cannot write output: {e}");
+            }
+            ExitCode::from(1)
+        }
+        _ => ExitCode::from(code),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -122,13 +139,9 @@ pub fn main() -> ExitCode {
                 e.render().to_string()
             };
             let mut out = io::stdout().lock();
-            let _ = write!(out, "{text}").and_then(|()| out.flush());
-            return ExitCode::SUCCESS;
+            return printed(write!(out, "{text}").and_then(|()| out.flush()), 0);
         }
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
+        Err(e) => return printed(e.print(), if e.use_stderr() { 2 } else { 0 }),
     };
     if output_is_the_product(&cli.command) && stdout_is_closed() {
         #[allow(clippy::print_stderr)]
@@ -140,7 +153,7 @@ pub fn main() -> ExitCode {
     let stdout = io::stdout();
     let buffered = io::BufWriter::new(stdout.lock());
     // Text answers are wrapped to fit a terminal; pipes and files get whole lines.
-    let out: Box<dyn Write> = match fit::terminal_width().filter(|_| cli.command.prints_text()) {
+    let out: Box<dyn Write> = match fit::init_width(cli.command.prints_text()) {
         Some(width) => Box::new(fit::Fit::new(buffered, width)),
         None => Box::new(buffered),
     };
@@ -512,11 +525,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                     csv.finish().map_err(CliError::Truncated)?;
                     out.flush().map_err(CliError::Truncated)?;
                 }
-                _ => l
-                    .for_each_event(after, max, |e| {
-                        render::log_line(out, &e, &overrides).map_err(to_store)
+                _ => {
+                    let table = render::log_table();
+                    l.for_each_event(after, max, |e| {
+                        render::log_line(out, &table, &e, &overrides).map_err(to_store)
                     })
-                    .map_err(output_error)?,
+                    .map_err(output_error)?
+                }
             }
         }
         Command::History {
@@ -765,8 +780,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 w.finish()?;
                 return Ok(());
             }
+            let table = render::meetings_table();
             l.for_each_event_between(max, a, b, &["meeting_held"], |e| {
-                render::meeting(out, &e).map_err(to_stdout)
+                render::meeting(out, &table, &e).map_err(to_stdout)
             })
             .map_err(from_stdout)?;
         }
@@ -859,9 +875,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
             record::record(path, timeout, ty, flags, out)?
         }
-        Command::Import { file, json } => {
-            let timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
-            replica::import(&path, file.as_deref(), json, timeout, out)?
+        Command::Import {
+            file,
+            json,
+            allow_empty,
+            lock,
+        } => {
+            let timeout = lock_timeout(top_lock, &lock)?;
+            replica::import(&path, file.as_deref(), json, allow_empty, timeout, out)?
         }
         Command::Backup { path: dest } => replica::backup(&path, &dest, out)?,
         Command::Template { ty, line } => record::template(ty, line, out)?,

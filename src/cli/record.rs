@@ -829,9 +829,15 @@ mod tests {
                 let v = match &flag.put {
                     Put::Value(path, _) => path
                         .iter()
-                        .try_fold(&Value::Object(k.template.clone()), |v, p| v.get(*p))
+                        .try_fold(
+                            &Value::Object(schema::filled(k.template.clone())),
+                            |v, p| v.get(*p),
+                        )
                         .cloned(),
-                    Put::Item(f, _) => k.template.get(*f).and_then(|v| v.get(0)).cloned(),
+                    Put::Item(f, _) => schema::filled(k.template.clone())
+                        .get(*f)
+                        .and_then(|v| v.get(0))
+                        .cloned(),
                     Put::Bound(..) => None,
                 };
                 match v {
@@ -852,7 +858,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {e} {args:?}", k.name));
             let obj = build(k, &flags(k), &m).unwrap();
             let from_flags = Event::from_object(obj).unwrap().canonical_json();
-            let from_json = Event::from_object(k.template.clone())
+            let from_json = Event::from_object(schema::filled(k.template.clone()))
                 .unwrap()
                 .canonical_json();
             assert_eq!(from_flags, from_json, "{}", k.name);

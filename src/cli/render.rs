@@ -17,7 +17,9 @@ use iofs_ledger::party::{Party, OIC_MEMBER_STATES};
 use iofs_ledger::query::{MemberEntry, State, Tenure, YearEnd};
 use iofs_ledger::store::{Overrides, StoredEvent};
 
+use super::fit;
 use super::opts::OutputFormat;
+use super::table::{Col, Table};
 
 type Out<'a> = &'a mut dyn Write;
 
@@ -111,6 +113,13 @@ fn nth(n: u64) -> String {
 /// The member list, numbered in replay order (which no source states); where a source states
 /// a party's ordinal (`members` reads them), that ordinal follows with its source.
 fn member_lines(out: Out, parties: &[MemberEntry]) -> io::Result<()> {
+    const COLS: [Col; 4] = [
+        Col::right("", 4, 4),
+        Col::left(" ", 28, 6),
+        Col::left(" ", 44, 10),
+        Col::left(" ", 0, 16),
+    ];
+    let mut rows = Vec::with_capacity(parties.len());
     for m in parties {
         let sourced: Vec<String> = m
             .sourced_ordinals
@@ -124,18 +133,36 @@ fn member_lines(out: Out, parties: &[MemberEntry]) -> io::Result<()> {
                 )
             })
             .collect();
-        writeln!(
-            out,
-            "  {:>3}. {:<28} {:<44} since {}{}{}",
-            m.replay_order,
-            m.code,
-            m.name,
-            m.since,
-            if m.ratified { ", ratified" } else { "" },
-            sourced.concat()
-        )?;
+        rows.push(vec![
+            format!("{}.", m.replay_order),
+            m.code.clone(),
+            m.name.clone(),
+            format!(
+                "since {}{}{}",
+                m.since,
+                if m.ratified { ", ratified" } else { "" },
+                sourced.concat()
+            ),
+        ]);
     }
-    Ok(())
+    Table::fitted("  ", &COLS, fit::width(), &rows).rows(out, &rows)
+}
+
+/// Parties with a name and a date (`state`'s observers and withdrawals, `diff`'s changes).
+fn party_lines<'a>(
+    out: Out,
+    list: impl IntoIterator<Item = (&'a str, &'a str, String)>,
+) -> io::Result<()> {
+    const COLS: [Col; 3] = [
+        Col::left("", 28, 6),
+        Col::left(" ", 44, 10),
+        Col::left(" ", 0, 16),
+    ];
+    let rows: Vec<Vec<String>> = list
+        .into_iter()
+        .map(|(code, name, when)| vec![code.to_string(), name.to_string(), when])
+        .collect();
+    Table::fitted("  ", &COLS, fit::width(), &rows).rows(out, &rows)
 }
 
 fn members_heading(out: Out, s: &State) -> io::Result<()> {
@@ -163,17 +190,29 @@ fn uncertain(out: Out, s: &State) -> io::Result<()> {
         s.uncertain.len(),
         s.as_of
     )?;
-    for u in &s.uncertain {
-        writeln!(
-            out,
-            "  seq {:<5} {:<22} {:<28} {}",
-            u.seq,
-            u.kind,
-            u.party.as_deref().or(u.person.as_deref()).unwrap_or("-"),
-            u.why
-        )?;
-    }
-    Ok(())
+    const COLS: [Col; 4] = [
+        Col::left("", 9, 9),
+        Col::left(" ", 22, 10),
+        Col::left(" ", 28, 10),
+        Col::left(" ", 0, 16),
+    ];
+    let rows: Vec<Vec<String>> = s
+        .uncertain
+        .iter()
+        .map(|u| {
+            vec![
+                format!("seq {}", u.seq),
+                u.kind.clone(),
+                u.party
+                    .as_deref()
+                    .or(u.person.as_deref())
+                    .unwrap_or("-")
+                    .to_string(),
+                u.why.clone(),
+            ]
+        })
+        .collect();
+    Table::fitted("  ", &COLS, fit::width(), &rows).rows(out, &rows)
 }
 
 /// `state`.
@@ -183,14 +222,28 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
     member_lines(out, &s.members.parties)?;
     writeln!(out, "Ratifications: {}", s.ratifications.count)?;
     writeln!(out, "Observers: {}", s.observers.count)?;
-    for o in &s.observers.parties {
-        writeln!(out, "  {:<28} {:<44} since {}", o.code, o.name, o.since)?;
-    }
+    party_lines(
+        out,
+        s.observers.parties.iter().map(|o| {
+            (
+                o.code.as_str(),
+                o.name.as_str(),
+                format!("since {}", o.since),
+            )
+        }),
+    )?;
     if !s.withdrawn.is_empty() {
         writeln!(out, "Withdrawn: {}", s.withdrawn.len())?;
-        for o in &s.withdrawn {
-            writeln!(out, "  {:<28} {:<44} since {}", o.code, o.name, o.since)?;
-        }
+        party_lines(
+            out,
+            s.withdrawn.iter().map(|o| {
+                (
+                    o.code.as_str(),
+                    o.name.as_str(),
+                    format!("since {}", o.since),
+                )
+            }),
+        )?;
     }
     let adopted = s
         .statute
@@ -256,9 +309,17 @@ pub fn state(out: Out, s: &State) -> io::Result<()> {
                 .map(|m| format!("chair {} {}", m.holder, m.name))
                 .unwrap_or_else(|| "no chair recorded".into());
             writeln!(out, "Executive Board: {chair} (elected {since})")?;
-            for m in &eb.members {
-                writeln!(out, "  {:<16} {:<28} {}", role(m.role), m.holder, m.name)?;
-            }
+            const COLS: [Col; 3] = [
+                Col::left("", 16, 8),
+                Col::left(" ", 28, 6),
+                Col::left(" ", 0, 16),
+            ];
+            let rows: Vec<Vec<String>> = eb
+                .members
+                .iter()
+                .map(|m| vec![role(m.role).to_string(), m.holder.clone(), m.name.clone()])
+                .collect();
+            Table::fitted("  ", &COLS, fit::width(), &rows).rows(out, &rows)?;
         }
         None => writeln!(out, "Executive Board: none recorded")?,
     }
@@ -388,20 +449,36 @@ fn summary(ev: &Event) -> String {
     shown(&s).into_owned()
 }
 
-/// One `log` line.
-pub fn log_line(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
-    writeln!(
+/// The columns of `log`'s first line per event.
+pub fn log_table() -> Table {
+    const COLS: [Col; 5] = [
+        Col::right("", 6, 6),
+        Col::left("  ", 0, 27),
+        Col::left("  ", 24, 12),
+        Col::left(" ", 26, 10),
+        Col::left(" ", 0, 16),
+    ];
+    Table::streaming("", &COLS, fit::width())
+}
+
+/// One `log` event: its line in [`log_table`]'s columns, then its hash and source.
+pub fn log_line(out: Out, t: &Table, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
+    t.row(
         out,
-        "{:>6}  {}  {:<24} {:<26} {}{}",
-        e.seq,
-        e.recorded_at,
-        e.event.kind.type_name(),
-        e.event
-            .date
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "-".into()),
-        summary(&e.event),
-        status(e, o).map(|s| format!("  [{s}]")).unwrap_or_default()
+        &[
+            e.seq.to_string(),
+            e.recorded_at.clone(),
+            e.event.kind.type_name().to_string(),
+            e.event
+                .date
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
+            format!(
+                "{}{}",
+                summary(&e.event),
+                status(e, o).map(|s| format!("  [{s}]")).unwrap_or_default()
+            ),
+        ],
     )?;
     writeln!(
         out,
@@ -413,7 +490,7 @@ pub fn log_line(out: Out, e: &StoredEvent, o: &Overrides) -> io::Result<()> {
 
 /// `history PARTY` as text, written as its events arrive: [`History::start`] with the number
 /// of events, then [`History::event`] for each in seq order (the JSON is `answer::write`'s).
-pub struct History;
+pub struct History(Table);
 
 impl History {
     /// Writes the heading.
@@ -426,7 +503,14 @@ impl History {
             count,
             if count == 1 { "" } else { "s" }
         )?;
-        Ok(History)
+        const COLS: [Col; 5] = [
+            Col::left("", 26, 10),
+            Col::left(" ", 8, 7),
+            Col::left(" ", 9, 9),
+            Col::left(" ", 22, 10),
+            Col::left(" ", 0, 16),
+        ];
+        Ok(History(Table::streaming("  ", &COLS, fit::width())))
     }
 
     /// Writes one event.
@@ -441,15 +525,19 @@ impl History {
                     .unwrap_or_default()
             })
             .unwrap_or_else(|| "-".into());
-        writeln!(
+        self.0.row(
             out,
-            "  {:<26} {:<8} seq {:<5} {:<22} {}{}",
-            w.date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-            precision,
-            e.seq,
-            e.event.kind.type_name(),
-            summary(&e.event),
-            status(e, o).map(|s| format!("  [{s}]")).unwrap_or_default()
+            &[
+                w.date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                precision,
+                format!("seq {}", e.seq),
+                e.event.kind.type_name().to_string(),
+                format!(
+                    "{}{}",
+                    summary(&e.event),
+                    status(e, o).map(|s| format!("  [{s}]")).unwrap_or_default()
+                ),
+            ],
         )?;
         writeln!(
             out,
@@ -502,9 +590,11 @@ pub fn diff(out: Out, d: &Diff) -> io::Result<()> {
     for (label, list) in [("Joined", &d.joined), ("Left", &d.left)] {
         if !list.is_empty() {
             writeln!(out, "{label}: {}", list.len())?;
-            for m in list {
-                writeln!(out, "  {:<28} {:<44} {}", m.code, m.name, m.since)?;
-            }
+            party_lines(
+                out,
+                list.iter()
+                    .map(|m| (m.code.as_str(), m.name.as_str(), m.since.to_string())),
+            )?;
         }
     }
     for (label, list) in [
@@ -514,9 +604,11 @@ pub fn diff(out: Out, d: &Diff) -> io::Result<()> {
     ] {
         if !list.is_empty() {
             writeln!(out, "{label}: {}", list.len())?;
-            for m in list {
-                writeln!(out, "  {:<28} {:<44} {}", m.code, m.name, m.since)?;
-            }
+            party_lines(
+                out,
+                list.iter()
+                    .map(|m| (m.code.as_str(), m.name.as_str(), m.since.to_string())),
+            )?;
         }
     }
     if let Some((a, b)) = d.statute_in_force {
@@ -672,73 +764,102 @@ pub fn audit(out: Out, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// One meeting of `meetings` as text (the JSON is `answer::write`'s).
-pub fn meeting(out: Out, e: &StoredEvent) -> io::Result<()> {
+/// The columns of `meetings`.
+pub fn meetings_table() -> Table {
+    const COLS: [Col; 2] = [Col::left("", 26, 10), Col::left(" ", 0, 16)];
+    Table::streaming("", &COLS, fit::width())
+}
+
+/// One meeting of `meetings` as text, in [`meetings_table`]'s columns (the JSON is
+/// `answer::write`'s).
+pub fn meeting(out: Out, t: &Table, e: &StoredEvent) -> io::Result<()> {
     let w = e.event.world_event().unwrap_or(&e.event);
     let when = match (w.date, w.end_date) {
         (Some(d), Some(end)) => format!("{d} to {end}"),
         (Some(d), None) => d.to_string(),
         _ => "-".into(),
     };
-    writeln!(out, "{:<26} {}  (seq {})", when, summary(w), e.seq)
+    t.row(out, &[when, format!("{}  (seq {})", summary(w), e.seq)])
 }
 
 /// `years`.
 pub fn years(out: Out, years: &[YearEnd]) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<11} {:>7} {:>13} {:>9} {:<9} {:<20} {:<8} {:>9}",
-        "as of",
+    let mut rows = vec![series_header("as of")];
+    for y in years {
+        rows.push(vec![
+            y.as_of.clone(),
+            y.members.to_string(),
+            y.ratifications.to_string(),
+            y.observers.to_string(),
+            if y.in_force { "in force" } else { "-" }.to_string(),
+            match (&y.director_general, &y.director_general_term_ended) {
+                (Some(d), _) => d.clone(),
+                (None, Some(_)) => "? (term ended)".to_string(),
+                (None, None) => "-".to_string(),
+            },
+            y.board_chair.as_deref().unwrap_or("-").to_string(),
+            y.uncertain.to_string(),
+        ]);
+    }
+    series_table(out, &rows, 20)
+}
+
+/// The header row of `years` and `timeline`, the first column named `first`.
+pub fn series_header(first: &str) -> Vec<String> {
+    [
+        first,
         "members",
         "ratifications",
         "observers",
         "statute",
         "director general",
         "EB chair",
-        "uncertain"
-    )?;
-    for y in years {
-        writeln!(
-            out,
-            "{:<11} {:>7} {:>13} {:>9} {:<9} {:<20} {:<8} {:>9}",
-            y.as_of,
-            y.members,
-            y.ratifications,
-            y.observers,
-            if y.in_force { "in force" } else { "-" },
-            match (&y.director_general, &y.director_general_term_ended) {
-                (Some(d), _) => d.clone(),
-                (None, Some(_)) => "? (term ended)".to_string(),
-                (None, None) => "-".to_string(),
-            },
-            y.board_chair.as_deref().unwrap_or("-"),
-            y.uncertain
-        )?;
-    }
-    Ok(())
+        "uncertain",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The table of `years` and `timeline` (the director general's column padded to `dg`).
+pub fn series_table(out: Out, rows: &[Vec<String>], dg: usize) -> io::Result<()> {
+    // Numbers never wrap (each column is at least as wide as its heading); names do.
+    let cols = [
+        Col::left("", 11, 10),
+        Col::right(" ", 7, 7),
+        Col::right(" ", 13, 13),
+        Col::right(" ", 9, 9),
+        Col::left(" ", 9, 5),
+        Col::left(" ", dg, 8),
+        Col::left(" ", 8, 5),
+        Col::right(" ", 9, 9),
+    ];
+    Table::fitted("", &cols, fit::width(), rows).rows(out, rows)
 }
 
 /// `officers`.
 pub fn officers(out: Out, t: &[Tenure]) -> io::Result<()> {
+    const COLS: [Col; 2] = [Col::left("", 20, 10), Col::left(" ", 0, 16)];
+    let mut rows = Vec::with_capacity(t.len());
     for x in t {
-        writeln!(
-            out,
-            "{:<20} from {}{}{} (seq {})",
-            shown(&x.person),
-            x.from,
-            x.term_years
-                .map(|y| format!(", {y}-year term"))
-                .unwrap_or_default(),
-            match (&x.until, &x.ended_by, &x.after_term) {
-                (Some(u), Some(why), Some(a)) => format!(", until {u} ({why}); {a}"),
-                (Some(u), Some(why), None) => format!(", until {u} ({why})"),
-                (_, _, Some(a)) => format!(", in office as last recorded; {a}"),
-                _ => ", in office".to_string(),
-            },
-            x.seq
-        )?;
+        rows.push(vec![
+            shown(&x.person).into_owned(),
+            format!(
+                "from {}{}{} (seq {})",
+                x.from,
+                x.term_years
+                    .map(|y| format!(", {y}-year term"))
+                    .unwrap_or_default(),
+                match (&x.until, &x.ended_by, &x.after_term) {
+                    (Some(u), Some(why), Some(a)) => format!(", until {u} ({why}); {a}"),
+                    (Some(u), Some(why), None) => format!(", until {u} ({why})"),
+                    (_, _, Some(a)) => format!(", in office as last recorded; {a}"),
+                    _ => ", in office".to_string(),
+                },
+                x.seq
+            ),
+        ]);
     }
-    Ok(())
+    Table::fitted("", &COLS, fit::width(), &rows).rows(out, &rows)
 }
 
 /// `parties`.

@@ -36,6 +36,7 @@ pub fn import(
     path: &Path,
     file: Option<&Path>,
     json: bool,
+    allow_empty: bool,
     lock_timeout: Duration,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -59,6 +60,10 @@ pub fn import(
     let mut l = Ledger::open(path, Access::ReadWrite)?;
     l.set_busy_timeout(lock_timeout)?;
     // A read error is an `Err` item: the import refuses it and writes nothing.
+    let quiet = super::QUIET.load(std::sync::atomic::Ordering::Relaxed);
+    let size = input.metadata().ok().map(|m| m.len());
+    let progress = super::progress::Progress::bytes(quiet, size, "importing");
+    let input = progress.wrap(Box::new(input));
     let items = BufReader::with_capacity(1 << 16, input)
         .lines()
         .enumerate()
@@ -78,7 +83,13 @@ pub fn import(
                 source: e,
             })),
         });
-    let r = l.import(items, now)?;
+    let r = l.import(items, now);
+    progress.finish();
+    let r = r?;
+    if r.read == 0 && !allow_empty {
+        // Nothing was read, so nothing changed: refused as `append` refuses an empty input.
+        return Err(CliError::EmptyInput(name));
+    }
     // The events are committed: a report that cannot be written is exit 3, never 1.
     let head = format!("{}:{}", r.head_seq, r.head_hash);
     let done = match r.range {
@@ -89,7 +100,12 @@ pub fn import(
         if json {
             render::json(
                 out,
+                // The receipt every writing command prints (`first_seq`, `last_seq`,
+                // `count`, `recorded_at`, `head`), and what only an import knows.
                 &serde_json::json!({
+                    "first_seq": r.range.map(|x| x.0),
+                    "last_seq": r.range.map(|x| x.1),
+                    "count": r.range.map_or(0, |(a, b)| b + 1 - a),
                     "read": r.read,
                     "skipped": r.skipped,
                     "imported": r.range.map_or(0, |(a, b)| b + 1 - a),

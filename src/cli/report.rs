@@ -77,33 +77,20 @@ fn text(out: &mut dyn Write, t: &Timeline) -> std::io::Result<()> {
         )?,
         None => writeln!(out, "From {} to {}, every {}", t.from, t.to, t.every)?,
     }
-    writeln!(
-        out,
-        "{:<11} {:>7} {:>13} {:>9} {:<9} {:<24} {:<8} {:>9}",
-        "date",
-        "members",
-        "ratifications",
-        "observers",
-        "statute",
-        "director general",
-        "EB chair",
-        "uncertain"
-    )?;
+    let mut rows = vec![render::series_header("date")];
     for r in &t.rows {
-        writeln!(
-            out,
-            "{:<11} {:>7} {:>13} {:>9} {:<9} {:<24} {:<8} {:>9}",
-            r.date,
-            r.members,
-            r.ratifications,
-            r.observers,
-            if r.in_force { "in force" } else { "-" },
-            r.director_general.as_deref().unwrap_or("-"),
-            r.board_chair.as_deref().unwrap_or("-"),
-            r.uncertain
-        )?;
+        rows.push(vec![
+            r.date.clone(),
+            r.members.to_string(),
+            r.ratifications.to_string(),
+            r.observers.to_string(),
+            if r.in_force { "in force" } else { "-" }.to_string(),
+            r.director_general.as_deref().unwrap_or("-").to_string(),
+            r.board_chair.as_deref().unwrap_or("-").to_string(),
+            r.uncertain.to_string(),
+        ]);
     }
-    Ok(())
+    render::series_table(out, &rows, 24)
 }
 
 /// `report`.
@@ -115,8 +102,16 @@ pub fn report(
     known_at: Option<&str>,
     force: bool,
 ) -> Result<(), CliError> {
-    let answers = report::gather(l, as_of, known_at)?;
-    let w = report::write_site(dir, report::site(l, &answers), force)?;
+    let quiet = super::QUIET.load(std::sync::atomic::Ordering::Relaxed);
+    let progress = super::progress::Progress::spinner(quiet, "writing the report");
+    let w = report::gather(l, as_of, known_at)
+        .map_err(CliError::from)
+        .and_then(|answers| {
+            let w = report::write_site(dir, report::site(l, &answers), force)?;
+            Ok((answers, w))
+        });
+    progress.finish();
+    let (answers, w) = w?;
     writeln!(
         out,
         "wrote {} files ({} bytes) to {}, as of {}, from head {}; open {}",

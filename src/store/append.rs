@@ -158,6 +158,20 @@ impl Ledger {
                 stamp = last + ChronoDuration::microseconds(1);
             }
         }
+        if !(1..=9999).contains(&chrono::Datelike::year(&stamp)) {
+            // `recorded_at` is fixed width (text order is time order): a year outside
+            // 0001-9999 would break it, and the chain's format with it.
+            return Err(StoreError::Refused(vec![Refusal {
+                location: None,
+                seq: None,
+                rule: None,
+                field: Some("recorded_at".into()),
+                message: format!(
+                    "the stamp would be {}, outside the years 0001-9999 that recorded_at can hold: check the clock (or IOFS_LEDGER_CLOCK)",
+                    stamp.to_rfc3339()
+                ),
+            }]));
+        }
         let recorded_at = format_instant(stamp);
         let today = Day::from_naive(now.date_naive());
         let appended = append_in(&tx, &head, input, &recorded_at, today)?;

@@ -217,9 +217,9 @@ fn party(v: &Value) -> String {
 
 /// Whether the live events of `log`, replayed in replay order, keep the world rules: a member
 /// does not sign again, only a member withdraws, a party ratifies once, an observer is neither
-/// a member nor admitted twice, the Statute enters into force once and is adopted once, no
-/// signature is certainly before the adoption or an establishment, only the holder vacates the
-/// office.
+/// a member nor admitted twice, the Statute enters into force once and is adopted once, the
+/// organisation is established once and its Secretariat becomes operational once, no signature
+/// is certainly before the adoption or the establishment, only the holder vacates the office.
 pub fn world_rules_hold(log: &[Value]) -> bool {
     let rows = live(log);
     for (i, r) in rows.iter().enumerate() {
@@ -241,8 +241,17 @@ pub fn world_rules_hold(log: &[Value]) -> bool {
                 !before.iter().any(|b| ty(&b.event) == "statute_adopted")
                     && !signed_before(&rows, r.window.0)
             }
-            // No signature certainly before any establishment.
-            "organisation_established" => !signed_before(&rows, r.window.0),
+            // Established once, and no signature certainly before it.
+            "organisation_established" => {
+                !before
+                    .iter()
+                    .any(|b| ty(&b.event) == "organisation_established")
+                    && !signed_before(&rows, r.window.0)
+            }
+            // Operational once.
+            "secretariat_operational" => !before
+                .iter()
+                .any(|b| ty(&b.event) == "secretariat_operational"),
             "office_vacated" => {
                 holder_after(before).as_deref() == r.event["person"].as_str()
                     && holder_after(before).is_some()
