@@ -7,7 +7,9 @@ use clap::Parser;
 
 /// Writes a valid synthetic history (every append rule holds) of N events as JSON Lines to
 /// standard output, for benchmarks and load tests: signatures, withdrawals, ratifications,
-/// observers, appointments, boards, meetings and claims, with dates of every precision.
+/// observers, appointments, boards, meetings and claims, with dates of every precision, and
+/// about one event in a hundred a correction or retraction of a recent event (seqs count from
+/// 1: append it to an empty ledger).
 ///
 /// Example: `cargo run --release --example synth -- 100000 > synth.jsonl`, then
 /// `iofs-ledger --db synth.db init --empty && iofs-ledger --db synth.db append synth.jsonl`.

@@ -24,9 +24,19 @@
 //!   `unidentified:signatory-<k>`, so point-in-time queries (which cost O(parties)) stay bounded
 //!   whatever `n` is.
 //!
-//! No retractions or corrections are generated: each re-folds the log from the position it
-//! touches, which a benchmark of appends in replay order should not mix in.
+//! * Corrections and retractions, about one event in a hundred ([`OVERRIDES_PER_MILLE`]): each
+//!   targets one of the last [`RECENT`] world events that never change the state (a meeting, an
+//!   adopted document, a proposal, a programme, an agreement), never the same target twice, and
+//!   names it by seq and by `target_sha256`. Seqs count from 1, so a history is valid appended
+//!   to an empty ledger (`init --empty`), in one batch or in several, in order; appended to a
+//!   ledger that already holds events, its first correction or retraction is refused (its
+//!   `target_sha256` does not match) instead of acting on another event. A retraction has no
+//!   date; a correction's replacement is its target with a corrected place or note and the
+//!   same date, so it takes effect on its target's day, before the events around it: an append
+//!   re-folds the log from that position, and benchmarks measure refolds too.
+//!   [`Synth::without_overrides`] gives a history of world events only, in replay order.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 
 use chrono::{Datelike, NaiveDate};
@@ -41,6 +51,12 @@ pub const FIRST_DAY: &str = "1900-01-01";
 pub const LAST_DAY: &str = "2025-12-31";
 /// The most placeholder parties a history names (besides the 57 member states).
 pub const PLACEHOLDERS: usize = 200;
+/// How many events in a thousand are corrections or retractions (by default; see
+/// [`Synth::without_overrides`]).
+pub const OVERRIDES_PER_MILLE: u64 = 10;
+/// How far back (in world events that never change the state) a correction or retraction
+/// reaches: its refold starts at most about this many events back.
+pub const RECENT: usize = 32;
 
 /// The events of a synthetic history of `n` events generated from `seed`, streamed.
 ///
@@ -212,6 +228,18 @@ const COUNTERPARTIES: [&str; 6] = [
     "Statistical, Economic and Social Research and Training Centre for Islamic Countries",
 ];
 
+const RETRACTION_REASONS: [&str; 3] = [
+    "the source reported a rumour",
+    "the dispatch was about another organisation",
+    "recorded twice",
+];
+
+const CORRECTION_REASONS: [&str; 3] = [
+    "the dispatch misread the venue",
+    "a later report gives the details",
+    "transcription error",
+];
+
 const REASONS: [&str; 4] = [
     "term ended",
     "resigned",
@@ -247,6 +275,11 @@ pub struct Synth {
     secretariat: bool,
     sessions: [u32; 7],
     docs: u64,
+    /// Corrections and retractions per thousand events.
+    overrides: u64,
+    /// The last world events that never change the state and are not yet corrected or
+    /// retracted: (seq, event), candidates for a correction or retraction.
+    recent: VecDeque<(u64, Event)>,
 }
 
 fn day_of(s: &str) -> i32 {
@@ -302,7 +335,74 @@ impl Synth {
             secretariat: false,
             sessions: [0; 7],
             docs: 0,
+            overrides: OVERRIDES_PER_MILLE,
+            recent: VecDeque::with_capacity(RECENT),
         }
+    }
+
+    /// The same generator without corrections and retractions: world events only, each taking
+    /// effect on or after the one before (an append folds them as they come, never re-folds).
+    pub fn without_overrides(mut self) -> Synth {
+        self.overrides = 0;
+        self
+    }
+
+    /// Now and then (see [`OVERRIDES_PER_MILLE`]) a correction or retraction of a recent
+    /// stateless world event; `None` otherwise.
+    fn maybe_override(&mut self) -> Option<Event> {
+        if self.overrides == 0 || self.recent.is_empty() || self.rng.below(1000) >= self.overrides {
+            return None;
+        }
+        let i = self.rng.below(self.recent.len() as u64) as usize;
+        let (seq, target) = self.recent.remove(i)?;
+        let sha = crate::chain::body_sha256(&target.canonical_json());
+        let retract = self.rng.chance(40);
+        let reason = if retract {
+            self.rng.pick(&RETRACTION_REASONS).to_string()
+        } else {
+            self.rng.pick(&CORRECTION_REASONS).to_string()
+        };
+        let quote = format!(
+            "The report of event {seq} is {}: {reason}.",
+            if retract { "withdrawn" } else { "corrected" }
+        );
+        let source = self.source(quote);
+        let kind = if retract {
+            Kind::Retraction {
+                retracts: seq,
+                reason,
+                target_sha256: Some(sha),
+            }
+        } else {
+            let mut replacement = target;
+            match &mut replacement.kind {
+                Kind::MeetingHeld { place, .. } => {
+                    // Another venue than the recorded one.
+                    let k = 1 + self.rng.below(PLACES.len() as u64 - 1) as usize;
+                    let at = PLACES
+                        .iter()
+                        .position(|p| Some(*p) == place.as_deref())
+                        .unwrap_or(0);
+                    *place = Some(PLACES[(at + k) % PLACES.len()].to_string());
+                }
+                _ => replacement.note = Some(format!("corrected: {reason}")),
+            }
+            Kind::Correction {
+                corrects: seq,
+                replacement: Box::new(replacement),
+                reason,
+                target_sha256: Some(sha),
+            }
+        };
+        Some(Event {
+            kind,
+            date: None,
+            end_date: None,
+            source,
+            date_source: None,
+            inferred: None,
+            note: None,
+        })
     }
 
     /// A party index: mostly a member state, sometimes a placeholder.
@@ -806,14 +906,36 @@ impl Synth {
     }
 }
 
+/// World events that never change the state: correcting or retracting one cannot break a rule.
+fn never_changes_state(kind: &Kind) -> bool {
+    matches!(
+        kind,
+        Kind::MeetingHeld { .. }
+            | Kind::DocumentAdopted { .. }
+            | Kind::ProposalMade { .. }
+            | Kind::ProgrammeEstablished { .. }
+            | Kind::AgreementSigned { .. }
+    )
+}
+
 impl Iterator for Synth {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
         while self.emitted < self.n {
+            if let Some(ev) = self.maybe_override() {
+                self.emitted += 1;
+                return Some(ev);
+            }
             // `build` fails only if a date it formatted did not parse; try again if so.
             if let Some(ev) = self.build() {
                 self.emitted += 1;
+                if self.overrides > 0 && never_changes_state(&ev.kind) {
+                    if self.recent.len() == RECENT {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back((self.emitted as u64, ev.clone()));
+                }
                 return Some(ev);
             }
         }
@@ -886,20 +1008,120 @@ mod tests {
         }
     }
 
+    /// World events take effect in order (each on or after the one before) within the
+    /// history's range; a correction takes effect on its target's day, a retraction on none.
     #[test]
     fn effective_days_never_decrease_and_stay_in_range() {
         for n in [1_000, 20_000] {
             let first = Day::parse(FIRST_DAY).unwrap();
             let last = Day::parse(LAST_DAY).unwrap();
             let mut prev = first;
-            for e in events(n, 1) {
-                let d = e.effective_day().unwrap();
-                assert!(d >= prev, "{d} before {prev}");
-                assert!(e.date.unwrap().window().0 <= last);
-                prev = d;
+            let all: Vec<Event> = events(n, 1).collect();
+            for e in &all {
+                match &e.kind {
+                    Kind::Retraction { .. } => assert_eq!(e.effective_day(), None),
+                    Kind::Correction { corrects, .. } => {
+                        let target = &all[*corrects as usize - 1];
+                        assert_eq!(e.effective_day(), target.effective_day());
+                    }
+                    _ => {
+                        let d = e.effective_day().unwrap();
+                        assert!(d >= prev, "{d} before {prev}");
+                        assert!(e.date.unwrap().window().0 <= last);
+                        prev = d;
+                    }
+                }
             }
             assert!(prev > Day::parse("2020-01-01").unwrap(), "{prev}");
         }
+    }
+
+    /// Without overrides, every event (no retraction, no correction) takes effect on or after
+    /// the one before: an append folds the batch as it comes.
+    #[test]
+    fn without_overrides_the_history_is_in_replay_order() {
+        let mut prev = Day::parse(FIRST_DAY).unwrap();
+        for e in Synth::new(20_000, 1).without_overrides() {
+            assert!(!e.kind.is_record_event(), "{}", e.canonical_json());
+            let d = e.effective_day().unwrap();
+            assert!(d >= prev, "{d} before {prev}");
+            prev = d;
+        }
+    }
+
+    /// Every correction and retraction names, by seq (counted from 1) and by SHA-256, an
+    /// earlier world event that never changes the state, at most one override per target, and
+    /// reaches back a bounded distance; a correction keeps its target's type and date.
+    #[test]
+    fn overrides_target_earlier_stateless_events_once_each() {
+        let all: Vec<Event> = events(30_000, 4).collect();
+        let mut targets = BTreeSet::new();
+        let (mut retractions, mut corrections) = (0, 0);
+        for (i, e) in all.iter().enumerate() {
+            let seq = i as u64 + 1;
+            let (target, sha) = match &e.kind {
+                Kind::Retraction {
+                    retracts,
+                    target_sha256,
+                    ..
+                } => {
+                    retractions += 1;
+                    (*retracts, target_sha256)
+                }
+                Kind::Correction {
+                    corrects,
+                    target_sha256,
+                    replacement,
+                    ..
+                } => {
+                    corrections += 1;
+                    let t = &all[*corrects as usize - 1];
+                    assert_eq!(replacement.kind.type_name(), t.kind.type_name());
+                    assert_eq!(replacement.date, t.date);
+                    assert_ne!(**replacement, *t, "a correction changes something");
+                    (*corrects, target_sha256)
+                }
+                _ => continue,
+            };
+            assert!(
+                target < seq && seq - target < 40 * RECENT as u64,
+                "{seq} -> {target}"
+            );
+            let t = &all[target as usize - 1];
+            assert!(never_changes_state(&t.kind), "{}", t.canonical_json());
+            assert_eq!(
+                sha.as_deref(),
+                Some(crate::chain::body_sha256(&t.canonical_json()).as_str())
+            );
+            assert!(targets.insert(target), "seq {target} overridden twice");
+        }
+        // About one in a hundred, both kinds.
+        let total = retractions + corrections;
+        assert!((150..=450).contains(&total), "{total}");
+        assert!(
+            retractions > 50 && corrections > 50,
+            "{retractions} {corrections}"
+        );
+    }
+
+    /// A history is written for an empty ledger: appended after other events, its first
+    /// correction or retraction is refused (its target's SHA-256 does not match) and nothing
+    /// of the batch is stored.
+    #[test]
+    fn appended_to_a_ledger_that_is_not_empty_the_first_override_is_refused() {
+        let mut l = Ledger::in_memory().unwrap();
+        let head = |l: &Ledger| l.head().unwrap().seq;
+        let first = events(3, 99)
+            .enumerate()
+            .map(|(i, e)| Ok((Location::Index(i), e)));
+        l.append(first, AppendOptions::default()).unwrap();
+        let before = head(&l);
+        let input = events(2_000, 5)
+            .enumerate()
+            .map(|(i, e)| Ok((Location::Index(i), e)));
+        let err = l.append(input, AppendOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("target_sha256"), "{err}");
+        assert_eq!(head(&l), before);
     }
 
     #[test]
@@ -909,9 +1131,11 @@ mod tests {
         let mut parties = BTreeSet::new();
         for e in events(50_000, 11) {
             *types.entry(e.kind.type_name()).or_default() += 1;
-            *precisions
-                .entry(format!("{:?}", e.date.unwrap().precision()))
-                .or_default() += 1;
+            if let Some(d) = e.date {
+                *precisions
+                    .entry(format!("{:?}", d.precision()))
+                    .or_default() += 1;
+            }
             parties.extend(e.kind.parties().into_iter().cloned());
         }
         assert!(parties.len() <= OIC_MEMBER_STATES.len() + PLACEHOLDERS);
@@ -933,6 +1157,8 @@ mod tests {
             "proposal_made",
             "programme_established",
             "agreement_signed",
+            "retraction",
+            "correction",
         ] {
             assert!(types.get(t).is_some_and(|&c| c > 0), "no {t}: {types:?}");
         }
