@@ -828,7 +828,7 @@ fn main() {
 }
 
 /// Each operation and the floor it is held to, within one group.
-const RATIOS: [(&str, &str, &str); 12] = [
+const RATIOS: [(&str, &str, &str); 13] = [
     ("append_bulk", "ledger", "floor"),
     ("append_bulk", "ledger_one_thread", "floor"),
     ("append_bulk", "ledger", "floor_same_rows"),
