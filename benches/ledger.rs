@@ -26,6 +26,9 @@
 //! * `timeline/{daily_10k,floor}/N`: `timeline::timeline` of 10,000 daily steps (1998-08-01
 //!   to 2025-12-16) over the read models, against one raw range scan of the same span of
 //!   `timeline` rows of `count:members` (decoding nothing).
+//! * `verify/{verify,floor_read_hash}/N`: `audit::verify` of the whole ledger against reading
+//!   seq, recorded_at and body of every row and hashing them with SHA-256 in one stream (what
+//!   `sqlite3 X "select seq||recorded_at||body from events" | sha256sum` does).
 //! * `process/cli_version`: spawning `iofs-ledger --version` (the floor of any CLI call).
 //! * Memory (full runs only, not criterion): peak RSS and wall time of the CLI appending,
 //!   rebuilding, verifying and querying N events, and of every read command on them (state as
@@ -491,6 +494,43 @@ fn bench_replay(c: &mut Criterion, fx: &mut [Fixture]) {
     }
 }
 
+/// `verify` against its floor: reading seq, recorded_at and body of every row and hashing them.
+fn bench_verify(c: &mut Criterion, fx: &mut [Fixture]) {
+    use sha2::{Digest, Sha256};
+    for f in fx.iter_mut() {
+        let n = f.n;
+        let mut g = c.benchmark_group("verify");
+        configure(&mut g, n >= 100_000);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("verify", label(n)), |b| {
+            let mut l = Ledger::open(&f.work(), Access::ReadOnly).unwrap();
+            b.iter(|| {
+                let v = audit::verify(&mut l, None).unwrap();
+                assert!(v.ok, "{:?}", v.problems);
+            });
+        });
+        g.bench_function(BenchmarkId::new("floor_read_hash", label(n)), |b| {
+            let conn =
+                Connection::open_with_flags(f.work(), OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+            b.iter(|| {
+                let mut st = conn
+                    .prepare_cached("SELECT seq, recorded_at, body FROM events ORDER BY seq")
+                    .unwrap();
+                let mut rows = st.query([]).unwrap();
+                let mut h = Sha256::new();
+                while let Some(r) = rows.next().unwrap() {
+                    h.update(r.get::<_, i64>(0).unwrap().to_string().as_bytes());
+                    h.update(r.get_ref(1).unwrap().as_bytes().unwrap());
+                    h.update(r.get_ref(2).unwrap().as_bytes().unwrap());
+                    h.update(b"\n");
+                }
+                h.finalize()
+            });
+        });
+        g.finish();
+    }
+}
+
 fn bench_state(c: &mut Criterion, fx: &mut [Fixture], bin: Option<&Path>) {
     let days: Vec<Day> = AS_OF.iter().map(|d| Day::parse(d).unwrap()).collect();
     for f in fx.iter_mut() {
@@ -793,6 +833,7 @@ fn main() {
     let mut fx: Vec<Fixture> = sizes().into_iter().map(Fixture::new).collect();
     bench_bulk(&mut c, &mut fx);
     bench_replay(&mut c, &mut fx);
+    bench_verify(&mut c, &mut fx);
     bench_state(&mut c, &mut fx, bin.as_deref());
     bench_timeline(&mut c, &mut fx);
     bench_durable(&mut c, &mut fx, bin.as_deref());
@@ -810,7 +851,7 @@ fn main() {
 }
 
 /// Each operation and the floor it is held to, within one group.
-const RATIOS: [(&str, &str, &str); 12] = [
+const RATIOS: [(&str, &str, &str); 14] = [
     ("append_bulk", "ledger", "floor"),
     ("append_bulk", "ledger_then_catch_up", "floor"),
     ("append_bulk", "ledger_one_thread", "floor"),
@@ -821,8 +862,10 @@ const RATIOS: [(&str, &str, &str); 12] = [
     ("replay", "fold", "floor"),
     ("replay", "rebuild", "floor"),
     ("replay", "verify", "floor"),
+    ("verify", "verify", "floor_read_hash"),
     ("state", "query", "floor"),
     ("state", "cli", "floor"),
+    ("timeline", "daily_10k", "floor"),
 ];
 
 /// Where criterion writes its estimates.

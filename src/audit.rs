@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::chain::{event_hash, GENESIS};
+use crate::chain::GENESIS;
 use crate::event::Event;
-use crate::store::{Ledger, RawEvent, StoreError};
+use crate::store::{Body, Ledger, RawEvent, ReadModelCheck, StoreError};
 
 /// One thing `verify` found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,9 +72,7 @@ fn verify_snapshot(
     let latest = crate::store::format_instant(now + crate::store::CLOCK_TOLERANCE);
     // 2. Hash chain and canonical bodies.
     let mut expected = 1u64;
-    let mut prev = GENESIS.to_string();
     let mut last_recorded = String::new();
-    let mut events = 0u64;
     let mut head_hash = GENESIS.to_string();
     let mut chain_broken = false;
     let mut since_found = match since_head {
@@ -91,55 +89,71 @@ fn verify_snapshot(
         Some(_) => false,
     };
     let mut kinds = RecordState::default();
-    ledger.for_each_raw(|raw| {
-        let RawEvent {
-            seq,
-            recorded_at,
+    // The last `recorded_at` found well formed, and its day.
+    let mut instant: Option<(String, crate::date::Day)> = None;
+    // One pass: this thread reads the rows and checks each in seq order; worker threads hash
+    // and parse them meanwhile (`Ledger::walk_log`).
+    let walked = ledger.walk_log(|row| {
+        let crate::store::WalkedRow {
+            raw:
+                RawEvent {
+                    seq,
+                    recorded_at,
+                    hash,
+                    unreadable,
+                    ..
+                },
             body,
-            hash,
-            unreadable,
-        } = raw;
-        events += 1;
-        let s = seq.max(0) as u64;
-        if chain_broken {
-            return Ok(());
-        }
+            ..
+        } = row;
+        let s = (*seq).max(0) as u64;
         let mut fail = |what: String| {
             problems.push(Problem { seq: Some(s), what });
             chain_broken = true;
         };
         if s != expected {
             fail(format!("seq {s} follows seq {}: an event is missing or out of order", expected - 1));
-            return Ok(());
+            return false;
         }
         if let Some(why) = unreadable {
             fail(format!("seq {s}: stored {why}: the event was altered behind the tool's back"));
-            return Ok(());
+            return false;
         }
-        let want = event_hash(&prev, s, &recorded_at, &body);
-        if want != hash {
+        if !row.hash_matches() {
+            let want = row.computed_hash();
             fail(format!("seq {s}: hash does not match its contents or its predecessor (stored {hash}, computed {want}): the event was altered, inserted or removed"));
-            return Ok(());
+            return false;
         }
-        if crate::store::parse_instant(&recorded_at)
-            .is_none_or(|t| crate::store::format_instant(t) != recorded_at)
-        {
-            fail(format!("seq {s}: recorded_at `{recorded_at}` is not of the form 2026-01-31T12:00:00.000000Z (UTC, microseconds)"));
-            return Ok(());
-        }
-        match Event::from_json(&body) {
-            Ok(ev) if ev.canonical_json() == body => {
-                if let Some(what) = record_rules(&ev, s, &recorded_at, &mut kinds) {
+        // A batch shares one instant: its form and day are worked out once.
+        let day = match &instant {
+            Some((at, day)) if at == recorded_at => *day,
+            _ => match crate::store::parse_instant(recorded_at)
+                .filter(|t| crate::store::format_instant(*t) == *recorded_at)
+            {
+                Some(t) => {
+                    let day = crate::date::Day::from_naive(t.date_naive());
+                    instant = Some((recorded_at.clone(), day));
+                    day
+                }
+                None => {
+                    fail(format!("seq {s}: recorded_at `{recorded_at}` is not of the form 2026-01-31T12:00:00.000000Z (UTC, microseconds)"));
+                    return false;
+                }
+            },
+        };
+        match body {
+            Body::Canonical(ev) => {
+                if let Some(what) = record_rules(ev, s, day, &mut kinds) {
                     fail(what);
                 }
             }
-            Ok(_) => fail(format!("seq {s}: body is not in canonical form")),
-            Err(e) => fail(format!("seq {s}: body is not a valid event: {e}")),
+            Body::NotCanonical => fail(format!("seq {s}: body is not in canonical form")),
+            Body::Invalid(e) => fail(format!("seq {s}: body is not a valid event: {e}")),
         }
-        if recorded_at < last_recorded {
+        if *recorded_at < last_recorded {
             fail(format!("seq {s}: recorded_at {recorded_at} is before its predecessor's {last_recorded}"));
         }
-        if recorded_at > latest {
+        if *recorded_at > latest {
             problems.push(Problem {
                 seq: Some(s),
                 what: format!("seq {s}: recorded_at {recorded_at} is later than now ({}): recorded with a clock in the future, or this clock is wrong", crate::store::format_instant(now)),
@@ -156,12 +170,12 @@ fn verify_snapshot(
                 }
             }
         }
-        last_recorded = recorded_at;
-        prev = hash.clone();
-        head_hash = hash;
+        last_recorded.clone_from(recorded_at);
+        head_hash.clone_from(hash);
         expected += 1;
-        Ok(())
+        !chain_broken
     })?;
+    let events = walked.rows;
     if !since_found {
         if let Some((hs, _)) = since_head {
             problems.push(Problem {
@@ -171,26 +185,29 @@ fn verify_snapshot(
         }
     }
     let head_seq = expected - 1;
-    // 3. Read models that name events beyond the log's head: the log lost events.
-    let lost = if chain_broken {
-        None
-    } else {
-        match ledger.read_models_beyond(head_seq) {
-            Ok(x) => x,
-            Err(_) if !problems.is_empty() => None,
-            Err(e) => return Err(e),
+    // 3. The read models, against what the log derives: compared by an ordered merge (only over
+    // a sound chain: otherwise the log itself is in doubt). Read models that name events beyond
+    // the log's head mean the log lost events.
+    if let (false, Some(derived)) = (chain_broken, walked.derived) {
+        let check = ledger.compare_read_models(derived);
+        let lost = match &check {
+            Ok(ReadModelCheck::Differences { names_up_to, .. }) => {
+                names_up_to.filter(|n| *n > head_seq)
+            }
+            // Not compared to the end (or not this build's read models): ask the file.
+            _ => match ledger.read_models_beyond(head_seq) {
+                Ok(x) => x,
+                Err(_) if !problems.is_empty() => None,
+                Err(e) => return Err(e),
+            },
+        };
+        if let Some(named) = lost {
+            problems.push(Problem {
+                seq: Some(head_seq + 1),
+                what: format!("the read models name seq {named} but the log ends at seq {head_seq}: events were removed from the log (tampering). Do not run `rebuild`, which would erase this evidence: keep this file as it is and restore the ledger from a backup or a replica"),
+            });
         }
-    };
-    if let Some(named) = lost {
-        problems.push(Problem {
-            seq: Some(head_seq + 1),
-            what: format!("the read models name seq {named} but the log ends at seq {head_seq}: events were removed from the log (tampering). Do not run `rebuild`, which would erase this evidence: keep this file as it is and restore the ledger from a backup or a replica"),
-        });
-    }
-    // 4. Rules and read models, by a fresh replay outside the file compared with the stored
-    // read models (only over a sound schema and chain: otherwise the log itself is in doubt).
-    if !chain_broken {
-        match check_read_models(ledger, lost.is_some()) {
+        match read_model_problems(check, lost.is_some()) {
             Ok(p) => problems.extend(p),
             // A schema already reported altered may not even have the tables to compare.
             Err(e) if !problems.is_empty() => problems.push(Problem {
@@ -241,15 +258,14 @@ impl SeqBits {
 
 /// The append rules that concern the record rather than the world: no date after the day of
 /// recording; retraction and correction targets exist, are world events and are not retracted.
-fn record_rules(ev: &Event, seq: u64, recorded_at: &str, st: &mut RecordState) -> Option<String> {
+/// `day` is the day of `recorded_at`.
+fn record_rules(
+    ev: &Event,
+    seq: u64,
+    day: crate::date::Day,
+    st: &mut RecordState,
+) -> Option<String> {
     use crate::event::Kind;
-    let day = crate::store::parse_instant(recorded_at)
-        .map(|t| crate::date::Day::from_naive(t.date_naive()));
-    let Some(day) = day else {
-        return Some(format!(
-            "seq {seq}: recorded_at `{recorded_at}` is not a timestamp"
-        ));
-    };
     let dates = [ev.date, ev.end_date]
         .into_iter()
         .chain(
@@ -285,8 +301,11 @@ fn record_rules(ev: &Event, seq: u64, recorded_at: &str, st: &mut RecordState) -
     None
 }
 
-fn check_read_models(ledger: &Ledger, lost: bool) -> Result<Vec<Problem>, StoreError> {
-    let check = match ledger.compare_read_models() {
+fn read_model_problems(
+    check: Result<ReadModelCheck, StoreError>,
+    lost: bool,
+) -> Result<Vec<Problem>, StoreError> {
+    let check = match check {
         // A file of an older schema: its log is checked above, its read models are not this
         // build's to compare.
         Err(e @ StoreError::OlderSchema { .. }) => {
@@ -298,21 +317,25 @@ fn check_read_models(ledger: &Ledger, lost: bool) -> Result<Vec<Problem>, StoreE
         other => other?,
     };
     Ok(match check {
-        crate::store::ReadModelCheck::Unreplayable { seq, why } => vec![Problem {
+        ReadModelCheck::Unreplayable { seq, why } => vec![Problem {
             seq: Some(seq),
             what: format!("seq {seq}: {why}"),
         }],
-        crate::store::ReadModelCheck::Differences(d) => d
+        ReadModelCheck::Differences { tables, .. } => tables
             .into_iter()
-            .map(|(table, first_seq, rows)| Problem {
-                seq: first_seq,
-                what: if lost {
-                    format!("read model `{table}` differs from a fresh replay in {rows} row(s)")
-                } else {
-                    format!(
-                        "read model `{table}` differs from a fresh replay in {rows} row(s); run `iofs-ledger rebuild`"
-                    )
-                },
+            .map(|d| Problem {
+                seq: d.first_seq,
+                what: format!(
+                    "read model `{}` differs from a fresh replay in {} row(s), the first at {}{}",
+                    d.table,
+                    d.rows,
+                    d.first,
+                    if lost {
+                        ""
+                    } else {
+                        "; run `iofs-ledger rebuild`"
+                    }
+                ),
             })
             .collect(),
     })

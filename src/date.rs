@@ -540,4 +540,113 @@ mod tests {
         assert!(matches!(Day::parse("2019"), Err(DateError::NotADay(_))));
         assert_eq!(day("2019-06-01").to_string(), "2019-06-01");
     }
+
+    /// Every shape of date reports the precision its text has: a day is exact, a month or a
+    /// year is not, bounds are bounds.
+    #[test]
+    fn each_shape_reports_its_own_precision_and_only_a_day_is_exact() {
+        let cases = [
+            ("2016-04-28", Precision::Day, true),
+            ("2016-04", Precision::Month, false),
+            ("2016", Precision::Year, false),
+        ];
+        for (text, precision, exact) in cases {
+            let d = EventDate::parse(text).unwrap();
+            assert_eq!(d.precision(), precision, "{text}");
+            assert_eq!(d.is_exact(), exact, "{text}");
+        }
+        let b: EventDate =
+            serde_json::from_str(r#"{"not_before":"2016-04-28","not_after":"2016-04-28"}"#)
+                .unwrap();
+        assert_eq!(b.precision(), Precision::Bounded);
+        assert!(!b.is_exact(), "bounds are never exact, even a single day");
+    }
+
+    /// The hand-written `text` forms say exactly what `Display` says, for every shape of date
+    /// and for days (answers print `text`, errors print `Display`).
+    #[test]
+    fn text_writes_what_display_writes() {
+        for text in ["2016-04-28", "2016-04", "2016", "0001-01-01", "9999-12-31"] {
+            let d = EventDate::parse(text).unwrap();
+            assert_eq!(d.text(), text);
+            assert_eq!(d.to_string(), text);
+        }
+        let b: EventDate =
+            serde_json::from_str(r#"{"not_before":"2014-04","not_after":"2015"}"#).unwrap();
+        assert_eq!(b.text(), "between 2014-04 and 2015");
+        assert_eq!(b.text(), b.to_string());
+        for text in ["2019-06-01", "0001-01-01", "9999-12-31", "2024-02-29"] {
+            assert_eq!(day(text).text(), text);
+        }
+    }
+
+    /// A day knows its year, at both ends of the range a ledger can hold and on the last day
+    /// of a year.
+    #[test]
+    fn a_day_knows_its_year() {
+        assert_eq!(day("2019-06-01").year(), 2019);
+        assert_eq!(day("2019-12-31").year(), 2019);
+        assert_eq!(day("0001-01-01").year(), 1);
+        assert_eq!(day("9999-12-31").year(), 9999);
+    }
+
+    /// Year 0001 is the first year a date may have; year 0000 is impossible.
+    #[test]
+    fn year_one_is_the_first_year_a_date_may_have() {
+        assert_eq!(day("0001-01-01").to_string(), "0001-01-01");
+        assert!(PartialDate::parse("0001").is_ok());
+        assert!(matches!(
+            PartialDate::parse("0000"),
+            Err(DateError::Impossible(_))
+        ));
+    }
+
+    /// A separator other than `-` at either place is malformed, whatever the other one is.
+    #[test]
+    fn each_separator_must_be_a_hyphen() {
+        for bad in ["2023/01", "2023-01/01", "2023/01-01", "2023.01"] {
+            assert!(
+                matches!(PartialDate::parse(bad), Err(DateError::Malformed(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    /// Bounds may name the same day twice (a window of one day); only bounds whose first day
+    /// comes after the last are refused.
+    #[test]
+    fn bounds_of_one_and_the_same_day_are_in_order() {
+        let one = PartialDate::parse("2014-04-15").unwrap();
+        let d = EventDate::bounded(one, one).unwrap();
+        assert_eq!(d.window(), (day("2014-04-15"), day("2014-04-15")));
+        let next = PartialDate::parse("2014-04-16").unwrap();
+        assert!(EventDate::bounded(one, next).is_ok());
+        assert!(matches!(
+            EventDate::bounded(next, one),
+            Err(DateError::BoundsReversed(_, _))
+        ));
+    }
+
+    /// A value of the wrong type where a date belongs is refused with a message that says what
+    /// a date may be (the messages reach the user through append's errors).
+    #[test]
+    fn a_date_of_the_wrong_type_is_refused_saying_what_a_date_may_be() {
+        let e = serde_json::from_str::<EventDate>("5")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("YYYY-MM-DD") && e.contains("not_before"), "{e}");
+        let e = serde_json::from_str::<EventDate>(r#"{"not_before":5,"not_after":"2015"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a date string YYYY, YYYY-MM or YYYY-MM-DD"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<EventDate>(
+            r#"{"not_before":"2014","not_after":"2015","on":"2014"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown field `on`"), "{e}");
+    }
 }

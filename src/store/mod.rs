@@ -27,6 +27,7 @@
 //! ([`StoreError::Lagging`]).
 
 mod append;
+mod check;
 mod dry_run;
 mod inspect;
 mod read;
@@ -48,6 +49,7 @@ pub use append::{
     format_instant, parse_instant, AppendOptions, Appended, CLOCK_TOLERANCE, DEFER_HOLD_BYTES,
     DEFER_THRESHOLD, MAX_REFUSALS, RECORDED_AT_FORMAT,
 };
+pub use check::{Body, Derivation, ReadModelCheck, TableDifference, Walked, WalkedRow};
 pub use dry_run::Phase;
 pub use inspect::{expected_schema, SchemaObject};
 pub use read::{Head, Overrides, RawEvent, StoredEvent};
@@ -798,20 +800,6 @@ fn catch_up_on(conn: &Connection) -> Result<(), StoreError> {
 /// The version of the SQLite library compiled in (e.g. `3.49.1`), for `--version`.
 pub fn sqlite_version() -> &'static str {
     rusqlite::version()
-}
-
-/// What comparing the stored read models with a fresh replay found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadModelCheck {
-    /// The log cannot be replayed: the event `seq` breaks a rule or cannot be read.
-    Unreplayable {
-        /// The first bad event.
-        seq: u64,
-        /// Why.
-        why: String,
-    },
-    /// Tables that differ: (table, first seq concerned, rows that differ). Empty when sound.
-    Differences(Vec<(&'static str, Option<u64>, u64)>),
 }
 
 /// The page cache of a connection, in KiB.

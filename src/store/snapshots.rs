@@ -39,7 +39,7 @@ pub fn set_snapshot_threshold_for_tests(rows: i64) {
 }
 
 /// The rows since the last snapshot that make the next one due, given the keys it held.
-fn threshold(keys: i64) -> i64 {
+pub(super) fn threshold(keys: i64) -> i64 {
     match TEST_THRESHOLD.load(Ordering::SeqCst) {
         0 => SNAPSHOT_MIN_ROWS.max(keys),
         n => n,
