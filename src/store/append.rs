@@ -239,6 +239,38 @@ fn positions_of(tx: &Connection, target: u64) -> Result<Vec<Pos>, StoreError> {
         .ctx("reading replay positions")
 }
 
+/// [`positions_of`] from the events themselves, without scanning `replay_order` (it has no
+/// index on `seq`): every position of a target has the target's seq as its ord, and its day is
+/// the effective day of the target or of one of its corrections (read by the overrides' key).
+fn positions_from_bodies(
+    tx: &Connection,
+    target: u64,
+    target_event: &Event,
+) -> Result<Vec<Pos>, StoreError> {
+    let mut out: Vec<Pos> = target_event
+        .effective_day()
+        .map(|d| (d.0 as i64, target as i64))
+        .into_iter()
+        .collect();
+    let bodies: Vec<(i64, String)> = tx
+        .prepare_cached("SELECT e.seq, e.body FROM overrides o JOIN events e ON e.seq = o.by_seq WHERE o.target = ?1 AND o.kind = 'correction'")
+        .ctx("reading corrections")?
+        .query_map([target as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        .ctx("reading corrections")?
+        .collect::<Result<_, _>>()
+        .ctx("reading corrections")?;
+    for (seq, body) in bodies {
+        let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt {
+            seq: seq as u64,
+            why,
+        })?;
+        if let Some(d) = ev.effective_day() {
+            out.push((d.0 as i64, target as i64));
+        }
+    }
+    Ok(out)
+}
+
 impl Ledger {
     /// Appends a batch: all events or none. Parse errors in the input, broken rules and a
     /// stale `expect_head` refuse the whole batch with every problem found
@@ -524,10 +556,10 @@ where
                             for p in target_event.kind.parties() {
                                 mark_party(p.code())?;
                             }
+                            for p in positions_from_bodies(tx, *target, &target_event)? {
+                                from = Some(from.map_or(p, |f| f.min(p)));
+                            }
                         }
-                    }
-                    for p in positions_of(tx, *target)? {
-                        from = Some(from.map_or(p, |f| f.min(p)));
                     }
                     let kind = if field == "retracts" {
                         "retraction"
