@@ -102,7 +102,7 @@ pub(crate) fn catch_up_in(tx: &Connection) -> Result<bool, StoreError> {
             min(p);
         }
         // The positions of every event an unprojected override acts on, and of that event's
-        // corrections (what `positions_of` gives for one target), found in one pass.
+        // corrections (what `positions_from_bodies` gives for one target), found in one pass.
         if let Some(p) = tx
             .prepare_cached(
                 "SELECT day, ord FROM replay_order WHERE seq IN (SELECT target FROM overrides WHERE by_seq > ?1) OR seq IN (SELECT by_seq FROM overrides WHERE kind = 'correction' AND target IN (SELECT target FROM overrides WHERE by_seq > ?1)) ORDER BY day, ord LIMIT 1",
@@ -225,22 +225,8 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 pub(crate) type Pos = (i64, i64);
 
 /// The replay position(s) of an event's active versions that an override can move: the event's
-/// own and those of its corrections so far.
-fn positions_of(tx: &Connection, target: u64) -> Result<Vec<Pos>, StoreError> {
-    let mut st = tx
-        .prepare_cached("SELECT day, ord FROM replay_order WHERE seq = ?1 OR seq IN (SELECT by_seq FROM overrides WHERE target = ?1 AND kind = 'correction')")
-        .ctx("reading replay positions")?;
-    let rows = st
-        .query_map([target as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .ctx("reading replay positions")?;
-    rows.collect::<Result<Vec<_>, _>>()
-        .ctx("reading replay positions")
-}
-
-/// [`positions_of`] from the events themselves, without scanning `replay_order` (it has no
-/// index on `seq`): every position of a target has the target's seq as its ord, and its day is
+/// own and those of its corrections so far. Found from the events themselves, without scanning
+/// `replay_order` (it has no index on `seq`): every position of a target has the target's seq as its ord, and its day is
 /// the effective day of the target or of one of its corrections (read by the overrides' key).
 fn positions_from_bodies(
     tx: &Connection,
@@ -831,11 +817,11 @@ pub(crate) fn rebuild_as_projected(
                         let tev = Event::from_json(&target)
                             .map_err(|why| StoreError::Corrupt { seq: *t, why })?;
                         parties.extend(tev.kind.parties().iter().map(|p| p.code().to_string()));
-                    }
-                    // The target (and its earlier corrections) were folded as they came:
-                    // replay again from the first of their positions.
-                    for p in positions_of(tx, *t)? {
-                        from = Some(from.map_or(p, |f| f.min(p)));
+                        // The target (and its earlier corrections) were folded as they came:
+                        // replay again from the first of their positions.
+                        for p in positions_from_bodies(tx, *t, &tev)? {
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
                     }
                     if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
                         let p = (d.0 as i64, *t as i64);
