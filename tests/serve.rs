@@ -424,6 +424,46 @@ fn eight_concurrent_authorised_appends_all_land_and_verify() {
     assert_eq!(state["members"]["count"], 8);
 }
 
+/// Another SQLite client may open and close the file between the service's requests: the
+/// service never drops its own locks on it (on POSIX, closing any descriptor of a file drops
+/// every lock the process holds on it), so that client never takes itself for the last one,
+/// checkpointing and deleting the WAL under the service's connections. A bulk append over HTTP
+/// (which leaves the read models to the next request) then such a client, then reads: every
+/// answer is right and the file stays sound.
+#[test]
+fn another_sqlite_client_between_requests_never_corrupts_the_file() {
+    let t = empty();
+    let all = iofs_ledger::synth::jsonl(20_000, 1);
+    let (first, rest) = all.split_at(all.match_indices('\n').nth(999).unwrap().0 + 1);
+    let f = t.dir.path().join("first.jsonl");
+    std::fs::write(&f, first).unwrap();
+    cli_ok(&t.db, &["append", f.to_str().unwrap()]);
+    let s = Service::start(&t, true);
+    let auth = format!("Bearer {TOKEN}");
+    let r = s.post(rest, &[("Authorization", &auth)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    // An ordinary read-write client comes and goes (it checkpoints on close, deleting the WAL,
+    // when it believes it is the last connection).
+    let c = rusqlite::Connection::open(&t.db).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 20_000);
+    drop(c);
+    for as_of in ["2020", "2000", "2024-06-30"] {
+        let r = s.get(&format!("/api/state?as_of={as_of}"));
+        assert_eq!(r.status, 200, "{as_of}: {}", r.body);
+    }
+    drop(s);
+    let c = rusqlite::Connection::open(&t.db).unwrap();
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    drop(c);
+    cli_ok(&t.db, &["verify"]);
+}
+
 /// `If-Match: SEQ` is `--expect-head`: a stale seq gets 412 and appends nothing; the current
 /// one appends.
 #[test]

@@ -29,6 +29,7 @@
 mod append;
 mod check;
 mod dry_run;
+mod header;
 mod inspect;
 mod read;
 mod replica;
@@ -37,7 +38,6 @@ mod series;
 mod snapshots;
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -289,6 +289,9 @@ pub struct Ledger {
     /// The file's schema version (older ones answer what their tables can; see
     /// [`Ledger::require_current`]).
     version: i64,
+    /// Keeps the descriptor the header was read through open until `conn` has closed (fields
+    /// drop in order: this one last), see [`header`].
+    _header: Option<header::Guard>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -309,7 +312,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 /// iofs-ledger's `application_id`. Its schema version is read once it is open
 /// ([`Ledger::open`]), from the connection: a version committed but not yet checkpointed is
 /// only in the WAL, not in the file's header.
-fn inspect(path: &Path) -> Result<(), StoreError> {
+fn inspect(path: &Path) -> Result<header::Guard, StoreError> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -327,18 +330,9 @@ fn inspect(path: &Path) -> Result<(), StoreError> {
     if meta.len() == 0 {
         return Err(not("the file is empty"));
     }
-    // The database header: the magic string, and `PRAGMA application_id` at offset 68.
-    let mut header = [0u8; 100];
-    let mut f = fs::File::open(path).map_err(io(path))?;
-    let mut n = 0;
-    while n < header.len() {
-        match f.read(&mut header[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(path)(e)),
-        }
-    }
+    // The database header: the magic string, and `PRAGMA application_id` at offset 68. Read
+    // through a descriptor that stays open while this process has the file open (see `header`).
+    let (header, n, guard) = header::read(path, &meta).map_err(io(path))?;
     if n < 16 || &header[..16] != b"SQLite format 3\0" {
         return Err(not("not an SQLite database"));
     }
@@ -354,7 +348,7 @@ fn inspect(path: &Path) -> Result<(), StoreError> {
             schema::APPLICATION_ID
         )));
     }
-    Ok(())
+    Ok(guard)
 }
 
 /// Removes the temporary files of `init`s of this ledger that were killed before they finished
@@ -448,7 +442,7 @@ pub(crate) fn refuse_leftover_journals(path: &Path) -> Result<(), StoreError> {
 impl Ledger {
     /// Opens an existing ledger file, refusing anything that is not one (left untouched).
     pub fn open(path: &Path, access: Access) -> Result<Ledger, StoreError> {
-        inspect(path)?;
+        let guard = inspect(path)?;
         let flags = match access {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite | Access::Inspect => OpenFlags::SQLITE_OPEN_READ_WRITE,
@@ -522,6 +516,7 @@ impl Ledger {
             conn,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             version,
+            _header: Some(guard),
         };
         l.configure()?;
         if access == Access::ReadWrite {
@@ -626,6 +621,7 @@ impl Ledger {
             conn,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             version: schema::SCHEMA_VERSION,
+            _header: None,
         };
         l.conn
             .execute_batch(&format!(
@@ -695,6 +691,7 @@ impl Ledger {
                 conn,
                 busy_timeout: DEFAULT_BUSY_TIMEOUT,
                 version: schema::SCHEMA_VERSION,
+                _header: None,
             };
             l.conn
                 .execute_batch(&format!(
