@@ -171,6 +171,11 @@ fn verify_catches_tampering_of_a_lagging_file_in_its_projected_part_and_in_meta(
         "UPDATE meta SET value = (SELECT CAST(max(seq) AS TEXT) FROM events) WHERE key = 'projected_through'",
     );
     tampered("t4.db", "DELETE FROM meta WHERE key = 'projected_through'");
+    // Past the head: no append leaves that (the key is there only while the read models lag).
+    tampered(
+        "t5.db",
+        "UPDATE meta SET value = '999999' WHERE key = 'projected_through'",
+    );
 }
 
 /// Runs `args` and kills it (SIGKILL) after `delay` unless it finished; whether it finished.
@@ -324,4 +329,44 @@ fn a_lagging_file_the_reader_cannot_write_is_refused_clearly_not_answered_stale(
     }
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(std::fs::read(&db).unwrap(), before, "the file changed");
+}
+
+/// A read that must bring a lagging file up to date while another process holds the write lock
+/// waits only as long as `--lock-timeout` says, then is refused naming the lock, and answers
+/// once the lock is free. (The bound below is a hang check, far above the timeout given and far
+/// below the 30 s default the read used to wait regardless.)
+#[test]
+fn a_read_of_a_lagging_file_honours_lock_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = synth_file(dir.path(), BULK);
+    let db = ledger_with(dir.path(), "a.db", &file);
+    assert_eq!(projected_through(&db), Some(0));
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut child = cmd(&db)
+        .args(["--lock-timeout", "0.2", "state"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the read ignored --lock-timeout 0.2"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    ok(&db, &["--lock-timeout", "0.2", "state"]);
+    assert_eq!(projected_through(&db), None);
 }

@@ -272,10 +272,12 @@ fn load_builtin(l: &mut Ledger) -> Result<(), CliError> {
 }
 
 /// Opens the ledger for reading; a missing file means the built-in history (said on stderr).
-fn open_for_reading(path: &Path) -> Result<Ledger, CliError> {
+fn open_for_reading(path: &Path, lock_timeout: Duration) -> Result<Ledger, CliError> {
     match Ledger::open(path, Access::ReadOnly) {
-        Ok(l) => {
-            // Projections a bulk append deferred are brought up to date before any answer.
+        Ok(mut l) => {
+            // Projections a bulk append deferred are brought up to date before any answer
+            // (waiting up to `--lock-timeout` for a writer).
+            l.set_busy_timeout(lock_timeout)?;
             l.catch_up()?;
             Ok(l)
         }
@@ -341,7 +343,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
     let quiet = cli.quiet;
     QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
     let top_lock = cli.lock_timeout;
-    lock_timeout(top_lock, &Lock { lock_timeout: None })?;
+    // Readers wait this long too, when a bulk append left read models for them to bring up to
+    // date (that takes the write lock).
+    let read_timeout = lock_timeout(top_lock, &Lock { lock_timeout: None })?;
     match cli.command {
         Command::Init { empty, format } => {
             Ledger::create(&path, |l| {
@@ -467,7 +471,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.json() {
                 let q = Question::State {
                     as_of: d,
@@ -485,7 +489,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.get() == OutputFormat::Json {
                 let q = Question::Members {
                     as_of: d,
@@ -508,7 +512,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             format,
         } => {
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.get() == OutputFormat::Json {
                 // A product: cut short, it is reported as truncated.
                 let q = Question::Log { after, known_at: k };
@@ -545,7 +549,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let p = opts::party_arg(&party)?;
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.get() == OutputFormat::Json {
                 let q = Question::History {
                     party: p,
@@ -645,7 +649,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             format,
         } => {
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.json() {
                 answer_json(&l, &Question::Head { known_at: k }, out)?;
             } else {
@@ -681,7 +685,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Command::Export { known_at: k } => {
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             let max = k.as_deref().map(|t| l.seq_known_at(t)).transpose()?;
             l.for_each_event(0, max, |mut e| {
                 // Each retraction and correction names its target by seq and by the SHA-256 of
@@ -720,7 +724,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             check_range(Some(from), Some(to))?;
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.get() == OutputFormat::Json {
                 let q = Question::Diff {
                     from,
@@ -741,7 +745,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             format,
         } => {
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.json() && !summary {
                 return answer_json(&l, &Question::Audit { known_at: k }, out);
             }
@@ -765,7 +769,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let k = known_at(&k)?;
             let a = from.unwrap_or(Day(1));
             let b = to.unwrap_or(Day(i32::MAX / 2));
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.get() == OutputFormat::Json {
                 let q = Question::Meetings {
                     from: a,
@@ -804,7 +808,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 ));
             }
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             let years = query::year_ends(&l, from, to, k.as_deref())?;
             match format.get() {
                 OutputFormat::Json => render::json(out, &years)?,
@@ -816,7 +820,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             known_at: k,
             format,
         } => {
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             let k = known_at(&k)?;
             if format.get() == OutputFormat::Json {
                 return answer_json(&l, &Question::Officers { known_at: k }, out);
@@ -841,7 +845,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             check_range(Some(from), Some(to))?;
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             if format.get() == OutputFormat::Json {
                 let every = every.parse().map_err(CliError::from)?;
                 let q = Question::Timeline {
@@ -862,7 +866,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let d = as_of.unwrap_or_else(opts::today);
             let k = known_at(&k)?;
-            let l = open_for_reading(&path)?;
+            let l = open_for_reading(&path, read_timeout)?;
             report::report(out, &l, &dir, d, k.as_deref(), force)?;
         }
         Command::Completions { shell } => {
