@@ -81,14 +81,18 @@ impl<W: Write> Fit<W> {
     }
 }
 
-/// Splits `line` into pieces of at most `width` characters, breaking at the last space that
-/// fits (mid-word only when a word is wider than the room); continuations are indented four
-/// characters more than the line's own indentation.
+/// Splits `line` into pieces of at most `width` terminal columns (a wide character, such as
+/// CJK, counts two; a zero-width one none), breaking at the last space that fits (mid-word only
+/// when a word is wider than the room); continuations are indented four columns more than the
+/// line's own indentation.
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
-    let chars: Vec<char> = line.chars().collect();
-    if chars.len() <= width {
+    fn cols(c: char) -> usize {
+        unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+    }
+    if unicode_width::UnicodeWidthStr::width(line) <= width {
         return vec![line.to_string()];
     }
+    let chars: Vec<char> = line.chars().collect();
     let indent = chars.iter().take_while(|c| **c == ' ').count();
     let hang = (indent + 4).min(width / 2);
     let mut out = Vec::new();
@@ -96,7 +100,13 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
     let mut first = true;
     loop {
         let room = if first { width } else { width - hang };
-        if rest.len() <= room {
+        // The longest start of `rest` that fits in `room` columns.
+        let (mut fit, mut used) = (0, 0);
+        while fit < rest.len() && used + cols(rest[fit]) <= room {
+            used += cols(rest[fit]);
+            fit += 1;
+        }
+        if fit == rest.len() {
             let piece: String = rest.iter().collect();
             out.push(if first {
                 piece
@@ -105,11 +115,14 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
             });
             break;
         }
-        let cut = rest[..=room]
+        // Break at the last space up to the first character that does not fit; at least one
+        // character goes on each piece, so a character wider than the room cannot stall it.
+        let cut = rest[..=fit]
             .iter()
             .rposition(|c| *c == ' ')
-            .filter(|p| *p > indent.min(room / 2))
-            .unwrap_or(room);
+            .filter(|p| *p > indent.min(fit / 2))
+            .unwrap_or(fit)
+            .max(1);
         let piece: String = rest[..cut]
             .iter()
             .collect::<String>()
@@ -178,6 +191,25 @@ mod tests {
             );
         }
         assert_eq!(wrap("short", 80), vec!["short"]);
+    }
+
+    /// Wide characters count two columns and zero-width ones none: no piece is wider than the
+    /// width on a terminal, and no character is lost.
+    #[test]
+    fn wide_and_zero_width_characters_are_measured_in_columns() {
+        let line = "  source d東京都千代田区霞が関二丁目の資料館\u{200b}にある文書 東京都 \u{1F468}\u{200D}\u{1F469} café e\u{301} quote";
+        for width in [10, 20, 40, 60] {
+            let parts = wrap(line, width);
+            assert!(
+                parts
+                    .iter()
+                    .all(|p| unicode_width::UnicodeWidthStr::width(p.as_str()) <= width),
+                "{width}: {parts:?}"
+            );
+            let joined: String = parts.concat().chars().filter(|c| *c != ' ').collect();
+            let want: String = line.chars().filter(|c| *c != ' ').collect();
+            assert_eq!(joined, want, "{width}");
+        }
     }
 
     #[test]
