@@ -77,12 +77,15 @@ fn read_at(mut f: &File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Holds a file's header descriptor open while a ledger on the file is open.
-pub(crate) struct Guard(Id);
+pub(crate) struct Guard(Option<Id>);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        let Some(id) = self.0 else {
+            return;
+        };
         let mut t = table();
-        let last = match t.get_mut(&self.0) {
+        let last = match t.get_mut(&id) {
             Some(e) => {
                 e.refs = e.refs.saturating_sub(1);
                 e.refs == 0
@@ -91,7 +94,7 @@ impl Drop for Guard {
         };
         if last {
             // No connection of this process to the file is open any more: closing is safe.
-            t.remove(&self.0);
+            t.remove(&id);
         }
     }
 }
@@ -100,13 +103,20 @@ impl Drop for Guard {
 /// bytes read and a guard that keeps the descriptor open until dropped.
 pub(crate) fn read(path: &Path, meta: &Metadata) -> io::Result<([u8; LEN], usize, Guard)> {
     let mut header = [0u8; LEN];
+    if cfg!(not(unix)) {
+        // Elsewhere locks belong to a handle, not to the process: a descriptor of its own,
+        // closed at once, is harmless (and files have no inode to share one by).
+        let f = File::open(path)?;
+        let n = read_at(&f, &mut header)?;
+        return Ok((header, n, Guard(None)));
+    }
     let mut t = table();
     let key = id(meta);
     if let Some(e) = t.get_mut(&key) {
         if let Some(f) = e.files.first() {
             let n = read_at(f, &mut header)?;
             e.refs += 1;
-            return Ok((header, n, Guard(key)));
+            return Ok((header, n, Guard(Some(key))));
         }
     }
     let f = File::open(path)?;
@@ -120,5 +130,5 @@ pub(crate) fn read(path: &Path, meta: &Metadata) -> io::Result<([u8; LEN], usize
     });
     e.files.push(f);
     e.refs += 1;
-    Ok((header, n, Guard(key)))
+    Ok((header, n, Guard(Some(key))))
 }
