@@ -1,0 +1,171 @@
+//! Reads of `store::read` that the reference-model properties and the answers' tests do not
+//! pin, written where a mutation of `src/store/read.rs` survived them (see `docs/testing.md`,
+//! "Mutation testing"). Everything goes through the public `Ledger` API, on small ledgers
+//! whose every answer is worked out by hand in the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use iofs_ledger::event::parse_batch;
+use iofs_ledger::store::{Access, AppendOptions, Ledger};
+use serde_json::{json, Value};
+
+fn src() -> Value {
+    json!({"document": "test.txt", "quote": "A sentence."})
+}
+
+fn signed(party: &str, date: &str) -> Value {
+    json!({"type": "statute_signed", "date": date, "party": party, "source": src()})
+}
+
+fn retraction(target: u64) -> Value {
+    json!({"type": "retraction", "retracts": target, "reason": "misread", "source": src()})
+}
+
+fn correction(target: u64, replacement: Value) -> Value {
+    json!({"type": "correction", "corrects": target, "reason": "misread",
+           "replacement": replacement, "source": src()})
+}
+
+fn append(l: &mut Ledger, lines: &[Value]) {
+    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    let events = parse_batch(&text).unwrap();
+    l.append(events.into_iter().map(Ok), AppendOptions::default())
+        .unwrap();
+}
+
+fn ledger_of(lines: &[Value]) -> Ledger {
+    let mut l = Ledger::in_memory().unwrap();
+    append(&mut l, lines);
+    l
+}
+
+fn file_ledger(path: &Path, lines: &[Value]) {
+    let lines = lines.to_vec();
+    Ledger::create(path, move |l| {
+        append(l, &lines);
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// `Overrides::targets` names each event that a retraction or correction acts on, once,
+/// however many act on it, and no other event.
+#[test]
+fn the_overrides_name_every_target_once_and_nothing_else() {
+    let l = ledger_of(&[
+        signed("KAZ", "2014-05-01"),
+        signed("LBY", "2014-05-02"),
+        signed("TUR", "2014-05-03"),
+        retraction(1),
+        correction(2, signed("LBY", "2014-06-02")),
+        correction(2, signed("LBY", "2014-07-02")),
+    ]);
+    let mut targets: Vec<u64> = l.overrides(None).unwrap().targets().collect();
+    targets.sort_unstable();
+    assert_eq!(targets, [1, 2]);
+    // As known up to seq 4: only the retraction.
+    let targets: Vec<u64> = l.overrides(Some(4)).unwrap().targets().collect();
+    assert_eq!(targets, [1]);
+    assert_eq!(l.overrides(Some(3)).unwrap().targets().count(), 0);
+}
+
+/// Every read inside one `snapshot` sees the file as it was when the first of them ran: an
+/// append committed meanwhile by another connection is not seen until the snapshot ends.
+#[test]
+fn a_read_snapshot_sees_one_state_of_the_file_however_many_reads_it_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    file_ledger(&path, &[signed("KAZ", "2014-05-01")]);
+    let reader = Ledger::open(&path, Access::ReadWrite).unwrap();
+    let mut writer = Ledger::open(&path, Access::ReadWrite).unwrap();
+    let (before, during) = reader
+        .snapshot(|| {
+            let before = reader.head()?;
+            append(&mut writer, &[signed("LBY", "2014-05-02")]);
+            Ok((before, reader.head()?))
+        })
+        .unwrap();
+    assert_eq!(before.seq, 1);
+    assert_eq!(during, before, "a read inside the snapshot saw a later append");
+    assert_eq!(reader.head().unwrap().seq, 2, "after the snapshot, it is seen");
+}
+
+/// Sets one column of a stored row to the SQL expression `value` behind the append-only
+/// trigger's back, and puts the trigger back: a file altered outside the tool.
+fn alter(l: &Ledger, seq: u64, column: &str, value: &str) {
+    let c = l.connection();
+    let trigger: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_append_only_update'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    c.execute_batch("DROP TRIGGER events_append_only_update")
+        .unwrap();
+    c.execute(
+        &format!("UPDATE events SET {column} = {value} WHERE seq = ?1"),
+        [seq as i64],
+    )
+    .unwrap();
+    c.execute_batch(&trigger).unwrap();
+}
+
+/// `for_each_raw` hands over every stored row in seq order exactly as stored (the same
+/// strings `event` reads back, unparsed) and says which column is not UTF-8 text: a BLOB is
+/// read as its (lossy) text and named as a BLOB, text that is not UTF-8 is read lossily and
+/// named so; a readable row has no note.
+#[test]
+fn the_raw_rows_are_the_stored_columns_with_a_note_for_each_that_is_not_text() {
+    let l = ledger_of(&[
+        signed("KAZ", "2014-05-01"),
+        signed("LBY", "2014-05-02"),
+        signed("TUR", "2014-05-03"),
+        signed("SEN", "2014-05-04"),
+    ]);
+    let stored: Vec<_> = (1..=4).map(|s| l.event(s).unwrap().unwrap()).collect();
+    let bodies: Vec<String> = (1..=4)
+        .map(|s| {
+            l.connection()
+                .query_row("SELECT body FROM events WHERE seq = ?1", [s], |r| r.get(0))
+                .unwrap()
+        })
+        .collect();
+    alter(&l, 2, "body", "CAST(body AS BLOB)");
+    alter(&l, 3, "recorded_at", "CAST(X'61FF62' AS TEXT)");
+    alter(&l, 4, "hash", "X'61FF62'");
+    let mut rows = Vec::new();
+    l.for_each_raw(|r| {
+        rows.push(r);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    let r = &rows[0];
+    assert_eq!(
+        (&r.recorded_at, &r.body, &r.hash),
+        (&stored[0].recorded_at, &bodies[0], &stored[0].hash)
+    );
+    assert_eq!(r.unreadable, None);
+    let r = &rows[1];
+    assert_eq!(r.body, bodies[1], "a BLOB body is read as its text");
+    assert_eq!(r.hash, stored[1].hash);
+    assert_eq!(r.unreadable.as_deref(), Some("body as a BLOB, not text"));
+    let r = &rows[2];
+    assert_eq!(r.recorded_at, "a\u{fffd}b");
+    assert_eq!((&r.body, &r.hash), (&bodies[2], &stored[2].hash));
+    assert!(
+        r.unreadable
+            .as_deref()
+            .is_some_and(|u| u.starts_with("recorded_at is not valid UTF-8")),
+        "{r:?}"
+    );
+    let r = &rows[3];
+    assert_eq!(r.hash, "a\u{fffd}b");
+    assert_eq!(
+        r.unreadable.as_deref(),
+        Some("hash as a BLOB, not text"),
+        "the first thing wrong with a column is what is said"
+    );
+}
