@@ -169,3 +169,39 @@ fn the_raw_rows_are_the_stored_columns_with_a_note_for_each_that_is_not_text() {
         "the first thing wrong with a column is what is said"
     );
 }
+
+/// `fact_at` answers from the read models the fact a key holds at a day: none before the
+/// first event that sets it, that event's fact from its day on, and the next event's fact
+/// from the next event's day on.
+#[test]
+fn fact_at_is_the_fact_the_key_holds_at_the_day() {
+    use iofs_ledger::date::Day;
+    use iofs_ledger::party::Party;
+    use iofs_ledger::projection::{Fact, Key};
+    let l = ledger_of(&[
+        signed("KAZ", "2014-05-01"),
+        signed("LBY", "2014-05-02"),
+        json!({"type": "membership_withdrawn", "date": "2016-01-01", "party": "KAZ",
+               "source": src()}),
+    ]);
+    let kaz = Key::Member(Party::parse("KAZ").unwrap());
+    let at = |d: &str| l.fact_at(&kaz, Day::parse(d).unwrap()).unwrap();
+    assert_eq!(at("2014-04-30"), None);
+    for d in ["2014-05-01", "2015-12-31"] {
+        assert!(
+            matches!(at(d), Some(Fact::Member { seq: 1, ordinal: 1, .. })),
+            "{d}: {:?}",
+            at(d)
+        );
+    }
+    assert!(
+        matches!(at("2016-01-01"), Some(Fact::Withdrawn { seq: 3, .. })),
+        "{:?}",
+        at("2016-01-01")
+    );
+    let lby = Key::Member(Party::parse("LBY").unwrap());
+    assert!(matches!(
+        l.fact_at(&lby, Day::parse("2030-01-01").unwrap()).unwrap(),
+        Some(Fact::Member { seq: 2, ordinal: 2, .. })
+    ));
+}
