@@ -205,3 +205,49 @@ fn fact_at_is_the_fact_the_key_holds_at_the_day() {
         Some(Fact::Member { seq: 2, ordinal: 2, .. })
     ));
 }
+
+/// A party's events are those naming it and the retractions and corrections of them (whose own
+/// fields name no party), in seq order; `party_event_count` and `for_each_party_event` agree
+/// with them, and with a `max_seq` both stop at it.
+#[test]
+fn a_partys_events_are_those_naming_it_and_the_overrides_of_them_in_seq_order() {
+    use iofs_ledger::party::Party;
+    let l = ledger_of(&[
+        signed("KAZ", "2014-05-01"),
+        signed("LBY", "2014-05-02"),
+        retraction(1),
+        correction(2, signed("LBY", "2014-06-02")),
+        signed("TUR", "2014-05-03"),
+        signed("KAZ", "2015-01-01"),
+    ]);
+    let seqs_of = |code: &str, max: u64| {
+        let p = Party::parse(code).unwrap();
+        let mut each = Vec::new();
+        l.for_each_party_event(&p, max, |e| {
+            each.push(e.seq);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            l.party_event_count(&p, max).unwrap(),
+            each.len() as u64,
+            "{code} up to {max}"
+        );
+        if max == u64::MAX {
+            let all = l.party_events(&p).unwrap();
+            assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), each);
+            for e in &all {
+                assert_eq!(Some(e), l.event(e.seq).unwrap().as_ref());
+            }
+        }
+        each
+    };
+    assert_eq!(seqs_of("KAZ", u64::MAX), [1, 3, 6]);
+    assert_eq!(seqs_of("LBY", u64::MAX), [2, 4]);
+    assert_eq!(seqs_of("TUR", u64::MAX), [5]);
+    assert_eq!(seqs_of("SEN", u64::MAX), Vec::<u64>::new());
+    assert_eq!(seqs_of("KAZ", 5), [1, 3]);
+    assert_eq!(seqs_of("KAZ", 2), [1]);
+    assert_eq!(seqs_of("LBY", 3), [2]);
+    assert_eq!(seqs_of("KAZ", 0), Vec::<u64>::new());
+}
