@@ -251,3 +251,55 @@ fn a_partys_events_are_those_naming_it_and_the_overrides_of_them_in_seq_order() 
     assert_eq!(seqs_of("LBY", 3), [2]);
     assert_eq!(seqs_of("KAZ", 0), Vec::<u64>::new());
 }
+
+fn meeting(organ: &str, date: &str) -> Value {
+    json!({"type": "meeting_held", "date": date, "organ": organ, "source": src()})
+}
+
+/// `events_between` gives the live world events of the types asked (any type when none is
+/// named) whose day lies in the range, bounds included, in replay order: a retracted event is
+/// left out, a corrected one appears as its latest correction on the replacement's day; with
+/// `max_seq`, as known then (an override recorded later does not count, a later event does
+/// not appear). `for_each_event_between` hands over the same events.
+#[test]
+fn events_between_are_the_live_events_of_the_types_in_the_range_in_replay_order() {
+    use iofs_ledger::date::Day;
+    let l = ledger_of(&[
+        meeting("general_assembly", "2014-03-01"),
+        meeting("executive_board", "2014-04-01"),
+        signed("KAZ", "2014-03-15"),
+        meeting("general_assembly", "2014-02-01"),
+        retraction(2),
+        meeting("general_assembly", "2014-05-01"),
+        correction(1, meeting("general_assembly", "2014-06-01")),
+    ]);
+    let d = |s: &str| Day::parse(s).unwrap();
+    let between = |max: Option<u64>, from: &str, to: &str, types: &[&str]| {
+        let seqs: Vec<u64> = l
+            .events_between(max, d(from), d(to), types)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        let mut each = Vec::new();
+        l.for_each_event_between(max, d(from), d(to), types, |e| {
+            assert_eq!(Some(&e), l.event(e.seq).unwrap().as_ref());
+            each.push(e.seq);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seqs, each);
+        seqs
+    };
+    let year = ("2014-01-01", "2014-12-31");
+    let meetings = &["meeting_held"][..];
+    assert_eq!(between(None, year.0, year.1, meetings), [4, 6, 7]);
+    assert_eq!(between(Some(7), year.0, year.1, meetings), [4, 6, 7]);
+    assert_eq!(between(Some(6), year.0, year.1, meetings), [4, 1, 6]);
+    assert_eq!(between(Some(4), year.0, year.1, meetings), [4, 1, 2]);
+    assert_eq!(between(Some(0), year.0, year.1, meetings), Vec::<u64>::new());
+    assert_eq!(between(None, year.0, year.1, &[]), [4, 3, 6, 7]);
+    assert_eq!(between(None, year.0, year.1, &["statute_signed"]), [3]);
+    assert_eq!(between(Some(6), "2014-03-01", "2014-05-01", &[]), [1, 3, 6]);
+    assert_eq!(between(None, "2014-03-16", "2014-05-31", &[]), [6]);
+}
