@@ -1,0 +1,98 @@
+//! What an append does, pinned where a mutation of `src/store/append.rs` survived the
+//! reference-model properties and the bulk-append tests (see `docs/testing.md`, "Mutation
+//! testing"). Through the public `Ledger` API only, with the clock given to each append.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::{DateTime, Duration, Utc};
+use iofs_ledger::event::parse_batch;
+use iofs_ledger::projection::Rule;
+use iofs_ledger::store::{format_instant, AppendOptions, Appended, Ledger, StoreError};
+use serde_json::{json, Value};
+
+fn signed(party: &str, date: &str) -> Value {
+    json!({"type": "statute_signed", "date": date, "party": party,
+           "source": {"document": "test.txt", "quote": "A sentence."}})
+}
+
+fn append(l: &mut Ledger, lines: &[Value], opts: AppendOptions) -> Result<Appended, StoreError> {
+    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    let events = parse_batch(&text).unwrap();
+    l.append(events.into_iter().map(Ok), opts)
+}
+
+fn at(t: DateTime<Utc>) -> AppendOptions {
+    AppendOptions {
+        now: Some(t),
+        ..AppendOptions::default()
+    }
+}
+
+fn instant(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// `expect_head` refuses the batch, storing nothing, exactly when the log's last seq is not
+/// the one expected (behind it or beyond it), with the rule that says so; the expected head
+/// appends.
+#[test]
+fn an_append_expecting_another_head_is_refused_and_the_expected_one_appends() {
+    let mut l = Ledger::in_memory().unwrap();
+    append(&mut l, &[signed("KAZ", "2014-05-01")], AppendOptions::default()).unwrap();
+    for wrong in [0, 2, 7] {
+        let opts = AppendOptions {
+            expect_head: Some(wrong),
+            ..AppendOptions::default()
+        };
+        match append(&mut l, &[signed("LBY", "2014-05-02")], opts) {
+            Err(StoreError::Refused(r)) => {
+                assert_eq!(r.len(), 1, "{r:?}");
+                assert_eq!(r[0].rule, Some(Rule::ExpectedHead), "{r:?}");
+                assert!(r[0].message.contains("last seq is 1"), "{r:?}");
+            }
+            other => panic!("expecting head {wrong}: {other:?}"),
+        }
+        assert_eq!(l.head().unwrap().seq, 1, "nothing stored");
+    }
+    let opts = AppendOptions {
+        expect_head: Some(1),
+        ..AppendOptions::default()
+    };
+    let a = append(&mut l, &[signed("LBY", "2014-05-02")], opts).unwrap();
+    assert_eq!((a.first, a.last), (2, 2));
+}
+
+/// A clock behind the head's `recorded_at` by at most `CLOCK_TOLERANCE` (2 s) stamps the
+/// head's instant plus one microsecond, 2 s behind included; one further behind, by as little
+/// as a microsecond more, is refused and stores nothing. A clock ahead stamps its own reading.
+#[test]
+fn a_clock_behind_the_head_within_the_tolerance_stamps_just_after_it_and_beyond_it_is_refused() {
+    let t = instant("2026-03-01T12:00:00Z");
+    let mut l = Ledger::in_memory().unwrap();
+    let a = append(&mut l, &[signed("KAZ", "2014-05-01")], at(t)).unwrap();
+    assert_eq!(a.recorded_at, "2026-03-01T12:00:00.000000Z");
+    for late in [
+        Duration::seconds(2) + Duration::microseconds(1),
+        Duration::seconds(3),
+        Duration::days(1),
+    ] {
+        let e = append(&mut l, &[signed("LBY", "2014-05-02")], at(t - late)).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::ClockBehind { head_seq: 1, head_recorded_at, .. }
+                if head_recorded_at == "2026-03-01T12:00:00.000000Z"),
+            "{late}: {e:?}"
+        );
+        assert_eq!(l.head().unwrap().seq, 1, "nothing stored");
+    }
+    let a = append(
+        &mut l,
+        &[signed("LBY", "2014-05-02")],
+        at(t - Duration::seconds(2)),
+    )
+    .unwrap();
+    assert_eq!(a.recorded_at, "2026-03-01T12:00:00.000001Z");
+    let a = append(&mut l, &[signed("TUR", "2014-05-03")], at(t)).unwrap();
+    assert_eq!(a.recorded_at, "2026-03-01T12:00:00.000002Z", "the head's instant itself");
+    let later = t + Duration::seconds(5);
+    let a = append(&mut l, &[signed("SEN", "2014-05-04")], at(later)).unwrap();
+    assert_eq!(a.recorded_at, format_instant(later));
+}
