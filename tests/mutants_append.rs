@@ -96,3 +96,58 @@ fn a_clock_behind_the_head_within_the_tolerance_stamps_just_after_it_and_beyond_
     let a = append(&mut l, &[signed("SEN", "2014-05-04")], at(later)).unwrap();
     assert_eq!(a.recorded_at, format_instant(later));
 }
+
+/// A retraction or correction that names its target's `target_sha256` acts only on an event
+/// whose canonical JSON has that hash: a wrong hash refuses it (the target rule, on the field
+/// that names the target), storing nothing; the right one is accepted. Without the field, the
+/// seq alone decides.
+#[test]
+fn a_target_sha256_that_is_not_the_targets_refuses_the_override() {
+    let mut l = Ledger::in_memory().unwrap();
+    append(
+        &mut l,
+        &[signed("KAZ", "2014-05-01"), signed("LBY", "2014-05-02")],
+        AppendOptions::default(),
+    )
+    .unwrap();
+    let body = |seq: i64| -> String {
+        l.connection()
+            .query_row("SELECT body FROM events WHERE seq = ?1", [seq], |r| r.get(0))
+            .unwrap()
+    };
+    let (sha1, sha2) = (
+        iofs_ledger::chain::body_sha256(&body(1)),
+        iofs_ledger::chain::body_sha256(&body(2)),
+    );
+    let src = json!({"document": "test.txt", "quote": "A sentence."});
+    let retract = |t: u64, sha: &str| {
+        json!({"type": "retraction", "retracts": t, "target_sha256": sha, "reason": "misread",
+               "source": src})
+    };
+    let correct = |t: u64, sha: &str| {
+        json!({"type": "correction", "corrects": t, "target_sha256": sha, "reason": "misread",
+               "replacement": signed("LBY", "2014-06-02"), "source": src})
+    };
+    for (line, field) in [(retract(1, &sha2), "retracts"), (correct(2, &sha1), "corrects")] {
+        match append(&mut l, &[line], AppendOptions::default()) {
+            Err(StoreError::Refused(r)) => {
+                assert_eq!(r.len(), 1, "{r:?}");
+                assert_eq!(r[0].rule, Some(Rule::TargetMustBeLive), "{r:?}");
+                assert_eq!(r[0].field.as_deref(), Some(field), "{r:?}");
+                assert!(r[0].message.contains("target_sha256"), "{r:?}");
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+        assert_eq!(l.head().unwrap().seq, 2, "nothing stored");
+    }
+    let a = append(
+        &mut l,
+        &[retract(1, &sha1), correct(2, &sha2)],
+        AppendOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((a.first, a.last), (3, 4));
+    let o = l.overrides(None).unwrap();
+    assert_eq!(o.retracted_by(1), Some(3));
+    assert_eq!(o.corrected_by(2), [4]);
+}
