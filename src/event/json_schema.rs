@@ -242,4 +242,51 @@ mod tests {
         );
         assert_eq!(signed["additionalProperties"], json!(false));
     }
+
+    /// A required field drops only the `null` alternative of its optional schema: one
+    /// remaining alternative takes the field's place (its keys joined to the rest), several
+    /// stay an `anyOf` in their order, and a schema without `anyOf` is left as it is.
+    #[test]
+    fn non_null_drops_only_the_null_alternative() {
+        let a = json!({"$ref": "#/$defs/A"});
+        let b = json!({"type": "string", "pattern": "^x$"});
+        let none = json!({"type": "null"});
+        assert_eq!(
+            non_null(json!({"description": "d", "anyOf": [a.clone(), none.clone()]})),
+            json!({"description": "d", "$ref": "#/$defs/A"})
+        );
+        assert_eq!(
+            non_null(json!({"description": "d", "anyOf": [a.clone(), none, b.clone()]})),
+            json!({"description": "d", "anyOf": [a, b.clone()]})
+        );
+        assert_eq!(non_null(b.clone()), b);
+    }
+
+    /// `retarget` points every `$ref` to `from`, at any depth in objects and arrays, at `to`,
+    /// and leaves every other reference and value alone.
+    #[test]
+    fn retarget_rewrites_every_reference_to_the_one_target_and_nothing_else() {
+        let mut v = json!({
+            "$ref": "#/$defs/Event",
+            "oneOf": [
+                {"properties": {"replacement": {"$ref": "#/$defs/Event"}}},
+                {"$ref": "#/$defs/Source"},
+                [{"$ref": "#/$defs/Event"}]
+            ],
+            "title": "#/$defs/Event"
+        });
+        retarget(&mut v, "#/$defs/Event", "#");
+        assert_eq!(
+            v,
+            json!({
+                "$ref": "#",
+                "oneOf": [
+                    {"properties": {"replacement": {"$ref": "#"}}},
+                    {"$ref": "#/$defs/Source"},
+                    [{"$ref": "#"}]
+                ],
+                "title": "#/$defs/Event"
+            })
+        );
+    }
 }
