@@ -151,3 +151,60 @@ fn a_target_sha256_that_is_not_the_targets_refuses_the_override() {
     assert_eq!(o.retracted_by(1), Some(3));
     assert_eq!(o.corrected_by(2), [4]);
 }
+
+fn withdrawn(party: &str, date: &str) -> Value {
+    json!({"type": "membership_withdrawn", "date": date, "party": party,
+           "source": {"document": "test.txt", "quote": "A sentence."}})
+}
+
+fn refusal(r: Result<Appended, StoreError>) -> iofs_ledger::store::Refusal {
+    match r {
+        Err(StoreError::Refused(mut r)) if r.len() == 1 => r.remove(0),
+        other => panic!("not one refusal: {other:?}"),
+    }
+}
+
+/// A batch refused by a world rule points at the line and seq of the event of the batch that
+/// breaks it, after events already in the log; when the batch makes an event already recorded
+/// break a rule, the refusal names that seq, no line of the batch, and says so.
+#[test]
+fn a_rule_broken_by_a_batch_is_reported_at_its_line_or_at_the_recorded_event_it_breaks() {
+    use iofs_ledger::event::Location;
+    let mut l = Ledger::in_memory().unwrap();
+    let d = AppendOptions::default;
+    append(
+        &mut l,
+        &[signed("KAZ", "2014-05-01"), withdrawn("KAZ", "2016-01-01")],
+        d(),
+    )
+    .unwrap();
+    let r = refusal(append(
+        &mut l,
+        &[
+            signed("LBY", "2014-05-02"),
+            withdrawn("TUR", "2016-01-01"),
+            signed("SEN", "2014-05-04"),
+        ],
+        d(),
+    ));
+    assert_eq!(r.location, Some(Location::Line(2)), "{r:?}");
+    assert_eq!(r.seq, Some(4), "{r:?}");
+    assert!(r.rule.is_some(), "{r:?}");
+    assert!(!r.message.contains("already recorded"), "{r:?}");
+    // Retracting the signature leaves the recorded withdrawal (seq 2) without a member.
+    let r = refusal(append(
+        &mut l,
+        &[
+            signed("LBY", "2014-05-02"),
+            json!({"type": "retraction", "retracts": 1, "reason": "misread",
+                   "source": {"document": "test.txt", "quote": "A sentence."}}),
+        ],
+        d(),
+    ));
+    assert_eq!((r.location, r.seq), (None, Some(2)), "{r:?}");
+    assert!(
+        r.message.contains("already recorded event seq 2"),
+        "{r:?}"
+    );
+    assert_eq!(l.head().unwrap().seq, 2, "nothing stored");
+}
