@@ -208,3 +208,44 @@ fn a_rule_broken_by_a_batch_is_reported_at_its_line_or_at_the_recorded_event_it_
     );
     assert_eq!(l.head().unwrap().seq, 2, "nothing stored");
 }
+
+/// `meta.projected_through`, read straight from the file (reading it never catches up).
+fn projected_through(l: &Ledger) -> Option<u64> {
+    l.connection()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'projected_through'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .map(|v| v.parse().unwrap())
+}
+
+/// A batch far short of `DEFER_THRESHOLD` events is still a bulk append (its projections left
+/// to the first reader, `projected_through` recording the head before it) once its events hold
+/// `DEFER_HOLD_BYTES` of canonical JSON; a smaller batch of the same events projects as it
+/// appends. Either way every event is stored and answers come out the same.
+#[test]
+fn a_batch_holding_the_byte_limit_of_json_defers_its_projections_a_smaller_one_does_not() {
+    use iofs_ledger::store::{DEFER_HOLD_BYTES, DEFER_THRESHOLD};
+    let big = |party: &str, date: &str| {
+        let mut v = signed(party, date);
+        v["note"] = json!("n".repeat(DEFER_HOLD_BYTES / 4));
+        v
+    };
+    let mut l = Ledger::in_memory().unwrap();
+    append(&mut l, &[signed("KAZ", "2014-05-01")], AppendOptions::default()).unwrap();
+    let small = [big("LBY", "2014-05-02"), big("TUR", "2014-05-03")];
+    append(&mut l, &small, AppendOptions::default()).unwrap();
+    assert_eq!(projected_through(&l), None, "under the limit: projected");
+    let batch = [
+        big("SEN", "2014-05-04"),
+        big("NGA", "2014-05-05"),
+        big("EGY", "2014-05-06"),
+        big("PAK", "2014-05-07"),
+    ];
+    assert!(batch.len() < DEFER_THRESHOLD);
+    let a = append(&mut l, &batch, AppendOptions::default()).unwrap();
+    assert_eq!((a.first, a.last), (4, 7));
+    assert_eq!(projected_through(&l), Some(3), "at the limit: deferred");
+}
