@@ -249,3 +249,31 @@ fn a_batch_holding_the_byte_limit_of_json_defers_its_projections_a_smaller_one_d
     assert_eq!((a.first, a.last), (4, 7));
     assert_eq!(projected_through(&l), Some(3), "at the limit: deferred");
 }
+
+/// `rebuild` derives the read models again from the log, whatever they hold, and says how many
+/// events it read: after the timeline was emptied behind the ledger's back (so `state` answers
+/// wrong), the answers are again those of before.
+#[test]
+fn rebuild_derives_the_read_models_again_and_counts_the_events_it_read() {
+    use iofs_ledger::date::Day;
+    use iofs_ledger::query;
+    let mut l = Ledger::in_memory().unwrap();
+    append(
+        &mut l,
+        &[
+            signed("KAZ", "2014-05-01"),
+            signed("LBY", "2014-05-02"),
+            withdrawn("KAZ", "2016-01-01"),
+        ],
+        AppendOptions::default(),
+    )
+    .unwrap();
+    let day = Day::parse("2015-06-01").unwrap();
+    let state = |l: &Ledger| serde_json::to_value(query::state(l, day, None).unwrap()).unwrap();
+    let before = state(&l);
+    assert_eq!(before["members"]["count"], 2, "{before}");
+    l.connection().execute("DELETE FROM timeline", []).unwrap();
+    assert_ne!(state(&l), before, "the damage shows");
+    assert_eq!(l.rebuild().unwrap(), 3);
+    assert_eq!(state(&l), before);
+}
