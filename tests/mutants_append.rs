@@ -37,7 +37,12 @@ fn instant(s: &str) -> DateTime<Utc> {
 #[test]
 fn an_append_expecting_another_head_is_refused_and_the_expected_one_appends() {
     let mut l = Ledger::in_memory().unwrap();
-    append(&mut l, &[signed("KAZ", "2014-05-01")], AppendOptions::default()).unwrap();
+    append(
+        &mut l,
+        &[signed("KAZ", "2014-05-01")],
+        AppendOptions::default(),
+    )
+    .unwrap();
     for wrong in [0, 2, 7] {
         let opts = AppendOptions {
             expect_head: Some(wrong),
@@ -91,7 +96,10 @@ fn a_clock_behind_the_head_within_the_tolerance_stamps_just_after_it_and_beyond_
     .unwrap();
     assert_eq!(a.recorded_at, "2026-03-01T12:00:00.000001Z");
     let a = append(&mut l, &[signed("TUR", "2014-05-03")], at(t)).unwrap();
-    assert_eq!(a.recorded_at, "2026-03-01T12:00:00.000002Z", "the head's instant itself");
+    assert_eq!(
+        a.recorded_at, "2026-03-01T12:00:00.000002Z",
+        "the head's instant itself"
+    );
     let later = t + Duration::seconds(5);
     let a = append(&mut l, &[signed("SEN", "2014-05-04")], at(later)).unwrap();
     assert_eq!(a.recorded_at, format_instant(later));
@@ -112,7 +120,9 @@ fn a_target_sha256_that_is_not_the_targets_refuses_the_override() {
     .unwrap();
     let body = |seq: i64| -> String {
         l.connection()
-            .query_row("SELECT body FROM events WHERE seq = ?1", [seq], |r| r.get(0))
+            .query_row("SELECT body FROM events WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
             .unwrap()
     };
     let (sha1, sha2) = (
@@ -128,7 +138,10 @@ fn a_target_sha256_that_is_not_the_targets_refuses_the_override() {
         json!({"type": "correction", "corrects": t, "target_sha256": sha, "reason": "misread",
                "replacement": signed("LBY", "2014-06-02"), "source": src})
     };
-    for (line, field) in [(retract(1, &sha2), "retracts"), (correct(2, &sha1), "corrects")] {
+    for (line, field) in [
+        (retract(1, &sha2), "retracts"),
+        (correct(2, &sha1), "corrects"),
+    ] {
         match append(&mut l, &[line], AppendOptions::default()) {
             Err(StoreError::Refused(r)) => {
                 assert_eq!(r.len(), 1, "{r:?}");
@@ -202,10 +215,7 @@ fn a_rule_broken_by_a_batch_is_reported_at_its_line_or_at_the_recorded_event_it_
         d(),
     ));
     assert_eq!((r.location, r.seq), (None, Some(2)), "{r:?}");
-    assert!(
-        r.message.contains("already recorded event seq 2"),
-        "{r:?}"
-    );
+    assert!(r.message.contains("already recorded event seq 2"), "{r:?}");
     assert_eq!(l.head().unwrap().seq, 2, "nothing stored");
 }
 
@@ -234,7 +244,12 @@ fn a_batch_holding_the_byte_limit_of_json_defers_its_projections_a_smaller_one_d
         v
     };
     let mut l = Ledger::in_memory().unwrap();
-    append(&mut l, &[signed("KAZ", "2014-05-01")], AppendOptions::default()).unwrap();
+    append(
+        &mut l,
+        &[signed("KAZ", "2014-05-01")],
+        AppendOptions::default(),
+    )
+    .unwrap();
     let small = [big("LBY", "2014-05-02"), big("TUR", "2014-05-03")];
     append(&mut l, &small, AppendOptions::default()).unwrap();
     assert_eq!(projected_through(&l), None, "under the limit: projected");

@@ -87,8 +87,15 @@ fn a_read_snapshot_sees_one_state_of_the_file_however_many_reads_it_makes() {
         })
         .unwrap();
     assert_eq!(before.seq, 1);
-    assert_eq!(during, before, "a read inside the snapshot saw a later append");
-    assert_eq!(reader.head().unwrap().seq, 2, "after the snapshot, it is seen");
+    assert_eq!(
+        during, before,
+        "a read inside the snapshot saw a later append"
+    );
+    assert_eq!(
+        reader.head().unwrap().seq,
+        2,
+        "after the snapshot, it is seen"
+    );
 }
 
 /// Sets one column of a stored row to the SQL expression `value` behind the append-only
@@ -189,7 +196,14 @@ fn fact_at_is_the_fact_the_key_holds_at_the_day() {
     assert_eq!(at("2014-04-30"), None);
     for d in ["2014-05-01", "2015-12-31"] {
         assert!(
-            matches!(at(d), Some(Fact::Member { seq: 1, ordinal: 1, .. })),
+            matches!(
+                at(d),
+                Some(Fact::Member {
+                    seq: 1,
+                    ordinal: 1,
+                    ..
+                })
+            ),
             "{d}: {:?}",
             at(d)
         );
@@ -202,7 +216,11 @@ fn fact_at_is_the_fact_the_key_holds_at_the_day() {
     let lby = Key::Member(Party::parse("LBY").unwrap());
     assert!(matches!(
         l.fact_at(&lby, Day::parse("2030-01-01").unwrap()).unwrap(),
-        Some(Fact::Member { seq: 2, ordinal: 2, .. })
+        Some(Fact::Member {
+            seq: 2,
+            ordinal: 2,
+            ..
+        })
     ));
 }
 
@@ -297,7 +315,10 @@ fn events_between_are_the_live_events_of_the_types_in_the_range_in_replay_order(
     assert_eq!(between(Some(7), year.0, year.1, meetings), [4, 6, 7]);
     assert_eq!(between(Some(6), year.0, year.1, meetings), [4, 1, 6]);
     assert_eq!(between(Some(4), year.0, year.1, meetings), [4, 1, 2]);
-    assert_eq!(between(Some(0), year.0, year.1, meetings), Vec::<u64>::new());
+    assert_eq!(
+        between(Some(0), year.0, year.1, meetings),
+        Vec::<u64>::new()
+    );
     assert_eq!(between(None, year.0, year.1, &[]), [4, 3, 6, 7]);
     assert_eq!(between(None, year.0, year.1, &["statute_signed"]), [3]);
     assert_eq!(between(Some(6), "2014-03-01", "2014-05-01", &[]), [1, 3, 6]);
