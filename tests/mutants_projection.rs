@@ -7,7 +7,7 @@
 use iofs_ledger::date::Day;
 use iofs_ledger::event::{parse_batch, Office, Organ};
 use iofs_ledger::party::Party;
-use iofs_ledger::projection::{Counter, Key, Milestone};
+use iofs_ledger::projection::{Counter, Fact, Key, Milestone, Projection};
 use iofs_ledger::query;
 use iofs_ledger::store::{AppendOptions, Ledger, StoreError};
 use serde_json::{json, Value};
@@ -139,4 +139,19 @@ fn a_signature_on_the_day_of_adoption_or_establishment_is_accepted() {
         let s = query::state(&l, Day::parse("2013-12-10").unwrap(), None).unwrap();
         assert_eq!(s.members.count, 1, "{milestone}");
     }
+}
+
+/// A projection seeded with facts holds exactly those facts.
+#[test]
+fn a_projection_from_facts_holds_exactly_those_facts() {
+    let kaz = Key::Member(Party::parse("KAZ").unwrap());
+    let count = Key::Count(Counter::Members);
+    let member =
+        Fact::decode(r#"{"fact":"member","since":"2013-12-10","seq":1,"ordinal":1}"#).unwrap();
+    let one = Fact::Count { value: 1 };
+    let p = Projection::from_facts([(kaz.clone(), member.clone()), (count.clone(), one.clone())]);
+    assert_eq!(p.get(&kaz), Some(&member));
+    assert_eq!(p.get(&count), Some(&one));
+    assert_eq!(p.get(&Key::Count(Counter::Signatures)), None);
+    assert_eq!(p.facts().count(), 2);
 }
