@@ -1,7 +1,8 @@
 //! The projection's pieces that the reference-model properties reach only through the read
 //! models, pinned where a mutation of `src/projection.rs` survived the library's unit tests (see
 //! `docs/testing.md`, "Mutation testing"): keys read back from their stored form, a refusal
-//! names its rule in words, a signature on the day of the adoption or establishment stands.
+//! names its rule in words, a signature on the day of the adoption or establishment stands,
+//! and a projection seeded with facts holds them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use iofs_ledger::date::Day;
