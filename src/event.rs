@@ -891,6 +891,31 @@ impl Event {
         }
     }
 
+    /// Whether `text` is exactly this event's canonical JSON: what `canonical_json() == text`
+    /// says, without building the string (the serializer's output is compared as it comes).
+    pub fn is_canonical_json(&self, text: &str) -> bool {
+        /// Compares what is written with the bytes still expected; refuses at the first
+        /// difference (the serializer then stops with an error).
+        struct Expect<'a>(&'a [u8]);
+        impl std::io::Write for Expect<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                match self.0.strip_prefix(buf) {
+                    Some(rest) => {
+                        self.0 = rest;
+                        Ok(buf.len())
+                    }
+                    None => Err(std::io::ErrorKind::InvalidData.into()),
+                }
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut expect = Expect(text.as_bytes());
+        let mut ser = serde_json::Serializer::new(&mut expect);
+        canonical::serialize(self, &mut ser).is_ok() && expect.0.is_empty()
+    }
+
     /// Parses a stored canonical JSON text.
     pub fn from_json(text: &str) -> Result<Event, String> {
         if let Some(ev) = fast::parse(text) {
@@ -1177,6 +1202,33 @@ mod tests {
     use super::*;
 
     const SRC: &str = r#""source":{"document":"d.txt","quote":"q"}"#;
+
+    /// `is_canonical_json` says exactly what comparing with `canonical_json` says: true for an
+    /// event's own canonical text, false for any text that differs from it by a byte, a
+    /// missing tail or an extra one.
+    #[test]
+    fn is_canonical_json_agrees_with_comparing_the_canonical_text() {
+        for ev in crate::synth::events(300, 7) {
+            let text = ev.canonical_json();
+            assert!(ev.is_canonical_json(&text), "{text}");
+            let cut = &text[..text.len() - 1];
+            assert!(!ev.is_canonical_json(cut), "{cut}");
+            assert!(!ev.is_canonical_json(""));
+            assert!(!ev.is_canonical_json(&format!("{text} ")));
+            assert!(!ev.is_canonical_json(&format!("{text}{text}")));
+            let spaced = text.replacen(':', ": ", 1);
+            assert!(!ev.is_canonical_json(&spaced), "{spaced}");
+            let mut changed = text.clone().into_bytes();
+            let mid = changed.len() / 2;
+            changed[mid] = if changed[mid] == b'x' { b'y' } else { b'x' };
+            let changed = String::from_utf8_lossy(&changed).into_owned();
+            assert_eq!(
+                ev.is_canonical_json(&changed),
+                ev.canonical_json() == changed
+            );
+            assert!(!ev.is_canonical_json(&changed));
+        }
+    }
 
     fn parse(line: &str) -> Result<Event, ParseError> {
         parse_batch(line)

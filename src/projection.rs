@@ -1200,6 +1200,85 @@ mod tests {
         }
     }
 
+    /// The flat facts (every value a plain string or an unsigned integer) are read by the
+    /// direct scan, as the JSON reader reads them: the scan is what a state query reads its
+    /// hundreds of facts with. A string with an escape, and a null, are left to the JSON
+    /// reader.
+    #[test]
+    fn the_scan_reads_every_flat_fact_as_the_json_reader_does() {
+        let d = |s: &str| serde_json::from_str::<EventDate>(s).unwrap();
+        let flat = [
+            Fact::Member {
+                since: d(r#""2013-12-10""#),
+                seq: 1,
+                ordinal: 7,
+            },
+            Fact::Member {
+                since: d(r#"{"not_before":"2013-12-09","not_after":"2014-01"}"#),
+                seq: 10,
+                ordinal: 0,
+            },
+            Fact::Withdrawn {
+                since: d(r#""2020""#),
+                seq: 2,
+            },
+            Fact::Since {
+                since: d(r#""2016-03""#),
+                seq: 3,
+            },
+            Fact::Ended {
+                since: d(r#""2017-01-02""#),
+                seq: 4,
+            },
+            Fact::Holder {
+                person: Some("Yerlan Baidaulet".into()),
+                since: d(r#""2017""#),
+                seq: 5,
+                term_years: Some(4),
+                vacated_reason: None,
+                previous: None,
+            },
+            // Every field a holder may have, each a plain value (the fold writes `previous` and
+            // `vacated_reason` with a null `person`, which the scan leaves to the reader).
+            Fact::Holder {
+                person: Some("Ismail Abdelhafid".into()),
+                since: d(r#""2021-01-01""#),
+                seq: 6,
+                term_years: Some(2),
+                vacated_reason: Some("term ended".into()),
+                previous: Some("Yerlan Baidaulet".into()),
+            },
+            Fact::Count { value: 57 },
+            Fact::Count { value: 0 },
+        ];
+        for f in flat {
+            let text = serde_json::to_string(&f).unwrap();
+            assert_eq!(Fact::decode_flat(&text), Some(f), "{text}");
+        }
+        for f in [
+            Fact::Holder {
+                person: Some("Yerlan \"A\" Baidaulet".into()),
+                since: d(r#""2017""#),
+                seq: 5,
+                term_years: None,
+                vacated_reason: None,
+                previous: None,
+            },
+            Fact::Holder {
+                person: None,
+                since: d(r#""2021-01-01""#),
+                seq: 6,
+                term_years: None,
+                vacated_reason: Some("term ended".into()),
+                previous: Some("Yerlan Baidaulet".into()),
+            },
+        ] {
+            let text = serde_json::to_string(&f).unwrap();
+            assert_eq!(Fact::decode_flat(&text), None, "{text}");
+            assert_eq!(Fact::decode(&text).unwrap(), f);
+        }
+    }
+
     #[test]
     fn signing_counts_members_in_order_and_withdrawal_removes_them() {
         let evs = events(&[

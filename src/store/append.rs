@@ -10,7 +10,9 @@ use super::{Ctx, Ledger, Refusal, StoreError};
 use crate::chain::{event_hash, GENESIS};
 use crate::date::Day;
 use crate::event::{Event, IntoPrepared, Kind, Location};
-use crate::projection::{Fact, Key, Pending, Projection, Rule};
+use crate::projection::{
+    affects_state, canonical_type_never_affects_state, Fact, Key, Pending, Projection, Rule,
+};
 use crate::store::read::load_overrides;
 
 /// How far the clock may read behind the head's `recorded_at` before an append is refused
@@ -102,7 +104,7 @@ pub(crate) fn catch_up_in(tx: &Connection) -> Result<bool, StoreError> {
             min(p);
         }
         // The positions of every event an unprojected override acts on, and of that event's
-        // corrections (what `positions_from_bodies` gives for one target), found in one pass.
+        // corrections (what `refold_positions` gives for one target), found in one pass.
         if let Some(p) = tx
             .prepare_cached(
                 "SELECT day, ord FROM replay_order WHERE seq IN (SELECT target FROM overrides WHERE by_seq > ?1) OR seq IN (SELECT by_seq FROM overrides WHERE kind = 'correction' AND target IN (SELECT target FROM overrides WHERE by_seq > ?1)) ORDER BY day, ord LIMIT 1",
@@ -224,15 +226,24 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 /// corrected event's seq, so a replacement takes the place of the event it corrects.
 pub(crate) type Pos = (i64, i64);
 
-/// The replay position(s) of an event's active versions that an override can move: the event's
-/// own and those of its corrections so far. Found from the events themselves, without scanning
-/// `replay_order` (it has no index on `seq`): every position of a target has the target's seq as its ord, and its day is
-/// the effective day of the target or of one of its corrections (read by the overrides' key).
-fn positions_from_bodies(
+/// The replay position(s) a new override of `target` (a retraction, or a correction whose
+/// replacement is `replacement`) makes the fold revisit: those of the target's versions so far,
+/// its own and its corrections'. Found from the events themselves, without scanning
+/// `replay_order` (it has no index on `seq`): every position of a target has the target's seq as
+/// its ord, and its day is the effective day of the target or of one of its corrections (read by
+/// the overrides' key).
+///
+/// None at all when no version, old or new, can change the state (`projection::affects_state`:
+/// a meeting corrected into another meeting, a document retracted): the fold applies such events
+/// as nothing, and they have no timeline, window or snapshot rows, so there is nothing to refold.
+fn refold_positions(
     tx: &Connection,
     target: u64,
     target_event: &Event,
+    replacement: Option<&Event>,
 ) -> Result<Vec<Pos>, StoreError> {
+    let mut stateful =
+        affects_state(&target_event.kind) || replacement.is_some_and(|r| affects_state(&r.kind));
     let mut out: Vec<Pos> = target_event
         .effective_day()
         .map(|d| (d.0 as i64, target as i64))
@@ -253,6 +264,10 @@ fn positions_from_bodies(
         if let Some(d) = ev.effective_day() {
             out.push((d.0 as i64, target as i64));
         }
+        stateful |= ev.world_event().is_some_and(|w| affects_state(&w.kind));
+    }
+    if !stateful {
+        out.clear();
     }
     Ok(out)
 }
@@ -533,7 +548,8 @@ where
                         | Kind::Correction { target_sha256, .. } => target_sha256.as_deref(),
                         _ => None,
                     };
-                    match check_target(tx, *target, seq, sha)? {
+                    // Whether this override can change what the fold gives.
+                    let moves_fold = match check_target(tx, *target, seq, sha)? {
                         Err(why) => {
                             refusals.push(refuse(Some(Rule::TargetMustBeLive), field, why));
                             continue;
@@ -542,11 +558,15 @@ where
                             for p in target_event.kind.parties() {
                                 mark_party(p.code())?;
                             }
-                            for p in positions_from_bodies(tx, *target, &target_event)? {
+                            let moved =
+                                refold_positions(tx, *target, &target_event, ev.world_event())?;
+                            let moves = !moved.is_empty();
+                            for p in moved {
                                 from = Some(from.map_or(p, |f| f.min(p)));
                             }
+                            moves
                         }
-                    }
+                    };
                     let kind = if field == "retracts" {
                         "retraction"
                     } else {
@@ -563,7 +583,9 @@ where
                             insert_order
                                 .execute(params![p.0, p.1, seq as i64])
                                 .ctx("ordering replay")?;
-                            from = Some(from.map_or(p, |f| f.min(p)));
+                            if moves_fold {
+                                from = Some(from.map_or(p, |f| f.min(p)));
+                            }
                             batch_from = Some(batch_from.map_or(p, |f| f.min(p)));
                         }
                         for p in replacement.kind.parties() {
@@ -807,6 +829,7 @@ pub(crate) fn rebuild_as_projected(
                     insert_override
                         .execute(params![*t as i64, seq as i64, kind])
                         .ctx("recording an override")?;
+                    let mut moves_fold = false;
                     // The target's parties: corrections and retractions are rare, so read
                     // the target back rather than keep every event's parties in memory.
                     let target: Option<String> = read_target
@@ -819,7 +842,9 @@ pub(crate) fn rebuild_as_projected(
                         parties.extend(tev.kind.parties().iter().map(|p| p.code().to_string()));
                         // The target (and its earlier corrections) were folded as they came:
                         // replay again from the first of their positions.
-                        for p in positions_from_bodies(tx, *t, &tev)? {
+                        let moved = refold_positions(tx, *t, &tev, ev.world_event())?;
+                        moves_fold = !moved.is_empty();
+                        for p in moved {
                             from = Some(from.map_or(p, |f| f.min(p)));
                         }
                     }
@@ -828,7 +853,9 @@ pub(crate) fn rebuild_as_projected(
                         insert_order
                             .execute(params![p.0, p.1, seq as i64])
                             .ctx("ordering replay")?;
-                        from = Some(from.map_or(p, |f| f.min(p)));
+                        if moves_fold {
+                            from = Some(from.map_or(p, |f| f.min(p)));
+                        }
                     }
                 }
                 _ => {
@@ -1181,8 +1208,20 @@ fn refold_with(
         if max_seq.is_some_and(|m| seq > m) || !overrides.is_active(ord as u64, seq) {
             continue;
         }
-        let body: String = r.get(3).ctx("reading the log")?;
-        let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
+        let body =
+            r.get_ref(3)
+                .ctx("reading the log")?
+                .as_str()
+                .map_err(|e| StoreError::Corrupt {
+                    seq,
+                    why: format!("body is not text: {e}"),
+                })?;
+        // A meeting, claim, document, proposal, programme or agreement changes nothing the fold
+        // holds or writes (`Folder::fold` applies it as nothing): not parsed.
+        if canonical_type_never_affects_state(body) {
+            continue;
+        }
+        let ev = Event::from_json(body).map_err(|why| StoreError::Corrupt { seq, why })?;
         folder.fold(tx, (day, ord), seq, &ev)?;
     }
     Ok(())

@@ -24,7 +24,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 
 use rusqlite::types::{Value, ValueRef};
 
@@ -186,7 +186,7 @@ fn walk_chunk(chunk: RawChunk) -> Vec<WalkedRow> {
             let computed = event_digest(&prev, raw.seq.max(0) as u64, &raw.recorded_at, body);
             prev.clone_from(&raw.hash);
             let body = match Event::from_json(body) {
-                Ok(ev) if ev.canonical_json() == body => Body::Canonical(Box::new(ev)),
+                Ok(ev) if ev.is_canonical_json(body) => Body::Canonical(Box::new(ev)),
                 Ok(_) => Body::NotCanonical,
                 Err(e) => Body::Invalid(e.to_string()),
             };
@@ -199,30 +199,48 @@ fn walk_chunk(chunk: RawChunk) -> Vec<WalkedRow> {
         .collect()
 }
 
+/// What a worker is handed: work, or a result the consumer is done with, to be freed on the
+/// thread that allocated it (where glibc's allocator frees without taking another thread's
+/// arena lock: freeing a worker's parsed events on the reading thread serialised the two).
+enum Job<I, O> {
+    Work(I),
+    Free(O),
+}
+
+/// A worker's two channels: jobs to it, results from it.
+type Lane<I, O> = (Sender<Job<I, O>>, Receiver<O>);
+
 /// Runs `produce` → a worker → `consume` with the workers `make` builds, each on its own thread,
-/// chunks handed out round-robin and their results consumed in the order produced. At most
-/// [`AHEAD`] chunks wait per worker, so neither side ever blocks the other for good and memory
-/// stays bounded. `consume` returns `false` to stop early. Where the OS gives no thread, the
-/// work runs on this thread.
+/// chunks handed out round-robin and their results consumed in the order produced, then handed
+/// back to their worker to be freed. At most [`AHEAD`] chunks of work are outstanding per
+/// worker, so neither side ever blocks the other for good and memory stays bounded. `consume`
+/// returns `false` to stop early. Where the OS gives no thread, the work runs on this thread.
 fn pipeline<I: Send, O: Send, W: FnMut(I) -> O + Send>(
     workers: usize,
     make: impl Fn() -> W,
     mut produce: impl FnMut() -> Result<Option<I>, StoreError>,
-    mut consume: impl FnMut(O) -> Result<bool, StoreError>,
+    mut consume: impl FnMut(&mut O) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     std::thread::scope(|scope| {
-        let mut lanes: Vec<(SyncSender<I>, Receiver<O>)> = Vec::new();
+        let mut lanes: Vec<Lane<I, O>> = Vec::new();
         let mut handles = Vec::new();
         for _ in 0..workers.max(1) {
-            let (itx, irx) = sync_channel::<I>(AHEAD);
+            // Unbounded, but never long: at most AHEAD chunks of work, and the results handed
+            // back, which the worker frees as it comes to them.
+            let (itx, irx) = channel::<Job<I, O>>();
             let (otx, orx) = sync_channel::<O>(AHEAD);
             let mut work = make();
             let spawned = std::thread::Builder::new()
                 .name("iofs-verify".into())
                 .spawn_scoped(scope, move || {
-                    for i in irx {
-                        if otx.send(work(i)).is_err() {
-                            break;
+                    for job in irx {
+                        match job {
+                            Job::Work(i) => {
+                                if otx.send(work(i)).is_err() {
+                                    break;
+                                }
+                            }
+                            Job::Free(o) => drop(o),
                         }
                     }
                 });
@@ -239,7 +257,7 @@ fn pipeline<I: Send, O: Send, W: FnMut(I) -> O + Send>(
             let mut work = make();
             loop {
                 let Some(i) = produce()? else { break Ok(()) };
-                if !consume(work(i))? {
+                if !consume(&mut work(i))? {
                     break Ok(());
                 }
             }
@@ -254,7 +272,7 @@ fn pipeline<I: Send, O: Send, W: FnMut(I) -> O + Send>(
                 while !done && sent - got < AHEAD * n {
                     match produce()? {
                         Some(i) => {
-                            lanes[sent % n].0.send(i).map_err(|_| lost())?;
+                            lanes[sent % n].0.send(Job::Work(i)).map_err(|_| lost())?;
                             sent += 1;
                         }
                         None => done = true,
@@ -263,9 +281,13 @@ fn pipeline<I: Send, O: Send, W: FnMut(I) -> O + Send>(
                 if got == sent {
                     break Ok(());
                 }
-                let o = lanes[got % n].1.recv().map_err(|_| lost())?;
+                let lane = &lanes[got % n];
+                let mut o = lane.1.recv().map_err(|_| lost())?;
                 got += 1;
-                if !consume(o)? {
+                let more = consume(&mut o)?;
+                // A worker that has stopped frees nothing more: drop it here then.
+                let _ = lane.0.send(Job::Free(o));
+                if !more {
                     break Ok(());
                 }
             }
@@ -284,10 +306,12 @@ fn pipeline<I: Send, O: Send, W: FnMut(I) -> O + Send>(
     })
 }
 
-/// Worker threads for the walk: the cores there are, less this reading thread, at least one.
+/// Worker threads for the walk: one per core, at least one. The reading thread is lighter
+/// than a worker (stepping rows, the chain rules, the derivation); with one worker fewer, a
+/// two-core machine kept a core about half idle while the worker hashed and parsed.
 fn walk_workers() -> usize {
     std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1))
+        .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4)
 }
@@ -341,7 +365,32 @@ pub struct Walked {
     pub derived: Option<Derivation>,
 }
 
+/// The page cache while `verify` streams the file (KiB). Its rows are read once, in key order,
+/// so a cache as large as the usual one only holds pages that are not read again; what it must
+/// hold is the interior pages of `events` for the fold's lookups by seq (about 4 MiB at a
+/// million events). Smaller keeps verify's peak memory under 100 MB at a million events.
+const STREAMING_CACHE_KIB: u32 = 8 * 1024;
+
 impl Ledger {
+    /// Runs `f` with the page cache sized for one streaming pass over the file
+    /// ([`STREAMING_CACHE_KIB`]), then puts the usual size back.
+    pub fn with_streaming_cache<T>(
+        &self,
+        f: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let size = |kib: u32| {
+            self.conn
+                .execute_batch(&format!("PRAGMA cache_size = -{kib}"))
+                .ctx("sizing the page cache")
+        };
+        size(STREAMING_CACHE_KIB)?;
+        let out = f();
+        let back = size(super::CACHE_KIB);
+        let out = out?;
+        back?;
+        Ok(out)
+    }
+
     /// Walks the log once in seq order: `check` gets every row with its computed chain hash and
     /// parsed body, in order, on this thread, and returns whether the row is sound; the first
     /// unsound row stops the walk (the rest are only counted). The hashing and parsing run on
@@ -380,8 +429,8 @@ impl Ledger {
                 }
                 Ok((!chunk.rows.is_empty()).then_some(chunk))
             },
-            |walked: Vec<WalkedRow>| {
-                for row in &walked {
+            |walked: &mut Vec<WalkedRow>| {
+                for row in walked.iter() {
                     if !check(row) {
                         sound = false;
                         return Ok(false);
@@ -509,15 +558,13 @@ impl Ledger {
             meta.into_iter().map(Vec::from),
             &mut found,
         )?;
-        let (fold_replay, fold_overrides): (Vec<_>, Vec<_>) = match through {
-            None => (replay.clone(), overrides.clone()),
-            Some(n) => (
-                replay.iter().filter(|r| r.2 <= n).copied().collect(),
-                overrides.iter().filter(|o| o.1 <= n).copied().collect(),
-            ),
-        };
+        // The fold covers the events the read models were projected through.
+        if let Some(n) = through {
+            replay.retain(|r| r.2 <= n);
+            overrides.retain(|o| o.1 <= n);
+        }
         if let Some((seq, why)) =
-            self.fold_and_compare(&fold_replay, &stateful, &fold_overrides, &mut found)?
+            self.fold_and_compare(&replay, &stateful, &overrides, &mut found)?
         {
             return Ok(ReadModelCheck::Unreplayable { seq, why });
         }
@@ -587,15 +634,15 @@ impl Ledger {
                 }
                 Ok((!chunk.is_empty()).then_some(chunk))
             },
-            |folded: Result<Vec<Folded>, (u64, String)>| {
+            |folded: &mut Result<Vec<Folded>, (u64, String)>| {
                 let folded = match folded {
                     Ok(f) => f,
                     Err(b) => {
-                        broken = Some(b);
+                        broken = Some(std::mem::take(b));
                         return Ok(false);
                     }
                 };
-                for f in folded {
+                for f in folded.iter_mut() {
                     for (key, fact) in &f.facts {
                         timeline.push(vec![
                             Value::Integer(f.day),
@@ -605,11 +652,12 @@ impl Ledger {
                         ])?;
                     }
                     if !f.facts.is_empty() {
-                        if let Some(row) = walk.after((f.day, f.ord), f.facts) {
+                        if let Some(row) = walk.after((f.day, f.ord), std::mem::take(&mut f.facts))
+                        {
                             snapshots.push(row)?;
                         }
                     }
-                    if let Some(w) = f.window {
+                    if let Some(w) = f.window.take() {
                         windows.push(w)?;
                     }
                 }
