@@ -292,3 +292,33 @@ fn rebuild_derives_the_read_models_again_and_counts_the_events_it_read() {
     assert_eq!(l.rebuild().unwrap(), 3);
     assert_eq!(state(&l), before);
 }
+
+/// `Appended::count` is how many events the append stored: every event of a batch, one for
+/// one, none for an empty batch (whose `first` is the next seq, after `last`).
+#[test]
+fn an_append_counts_the_events_it_stored() {
+    let mut l = Ledger::in_memory().unwrap();
+    let d = AppendOptions::default;
+    let a = append(
+        &mut l,
+        &[
+            signed("KAZ", "2014-05-01"),
+            signed("LBY", "2014-05-02"),
+            signed("TUR", "2014-05-03"),
+        ],
+        d(),
+    )
+    .unwrap();
+    assert_eq!((a.first, a.last, a.count()), (1, 3, 3));
+    let a = append(&mut l, &[], d()).unwrap();
+    assert_eq!((a.first, a.last, a.count()), (4, 3, 0));
+    let a = append(&mut l, &[signed("SEN", "2014-05-04")], d()).unwrap();
+    assert_eq!((a.first, a.last, a.count()), (4, 4, 1));
+    let a = append(
+        &mut l,
+        &[signed("NGA", "2014-05-05"), signed("EGY", "2014-05-06")],
+        d(),
+    )
+    .unwrap();
+    assert_eq!((a.first, a.last, a.count()), (5, 6, 2));
+}
