@@ -82,6 +82,8 @@ where
     let mut before: Vec<State> = Vec::new();
     let mut read = |l: &Ledger, phase: Phase, a: &crate::store::Appended| {
         if phase == Phase::With {
+            // The overrides the log held before the batch: where a corrected target counts now.
+            let prior = l.overrides(Some(a.first - 1))?;
             l.for_each_event(a.first - 1, Some(a.last), |e| {
                 if let Some(d) = e.event.effective_day() {
                     days.insert(d);
@@ -93,9 +95,12 @@ where
                 };
                 events.push(e);
                 if let Some(t) = target {
-                    // Where the corrected or retracted event counted until now.
-                    if let Some(d) = l.event(t)?.and_then(|s| s.event.effective_day()) {
-                        days.insert(d);
+                    // Where the corrected or retracted event counted until now: its own day,
+                    // or, once corrected, the days of its corrections' replacements.
+                    for s in std::iter::once(t).chain(prior.corrected_by(t)) {
+                        if let Some(d) = l.event(s)?.and_then(|s| s.event.effective_day()) {
+                            days.insert(d);
+                        }
                     }
                 }
                 Ok(())

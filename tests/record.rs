@@ -818,3 +818,71 @@ fn a_party_flag_takes_a_name_and_stores_the_code() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--party") && err.contains("NGA"), "{err}");
 }
+
+/// A dry run of a retraction or correction of an event already corrected looks where the event
+/// counts now (its latest correction's day), not only at its original day: retracting a meeting
+/// that a correction turned into an appointment of a Director General shows the office falling
+/// vacant on the appointment's day, as the real append then does.
+#[test]
+fn a_dry_run_on_an_already_corrected_event_shows_the_change_at_its_correction_s_day() {
+    let t = tmp();
+    init(&t.db, true);
+    let src = r#""source":{"document":"d","quote":"q"}"#;
+    let base = format!(
+        "{{\"type\":\"organisation_established\",\"date\":\"2000-01-01\",{src}}}\n{{\"type\":\"meeting_held\",\"date\":\"2012-01-01\",\"organ\":\"general_assembly\",{src}}}\n"
+    );
+    cmd(&t.db)
+        .args(["append", "-"])
+        .write_stdin(base)
+        .assert()
+        .success();
+    let correction = format!(
+        "{{\"type\":\"correction\",\"corrects\":2,\"reason\":\"r\",\"replacement\":{{\"type\":\"officer_appointed\",\"date\":\"2012-04-04\",\"office\":\"director_general\",\"person\":\"Bob\",{src}}},{src}}}\n"
+    );
+    cmd(&t.db)
+        .args(["append", "-"])
+        .write_stdin(correction)
+        .assert()
+        .success();
+    assert_eq!(
+        answer(&state(&t.db, "2012-04-04"), "director_general"),
+        json!("Bob")
+    );
+
+    let retract = [
+        "record",
+        "retraction",
+        "--retracts",
+        "2",
+        "--reason",
+        "r",
+        "--document",
+        "d",
+        "--quote",
+        "q",
+    ];
+    let dry: Vec<&str> = [&retract[..], &["--dry-run", "--json"]].concat();
+    let effect: Value = serde_json::from_str(&ok(&t.db, &dry)).unwrap();
+    let days: Vec<&str> = effect["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(days.contains(&"2012-04-04"), "days {days:?}");
+    let dg: Vec<&Value> = effect["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["answer"] == "director_general" && c["day"] == "2012-04-04")
+        .collect();
+    assert_eq!(dg.len(), 1, "{effect:#}");
+    assert_eq!(dg[0]["before"], json!("Bob"));
+    assert_eq!(dg[0]["after"], Value::Null);
+
+    ok(&t.db, &retract);
+    assert_eq!(
+        answer(&state(&t.db, "2012-04-04"), "director_general"),
+        Value::Null
+    );
+}
