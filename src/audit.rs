@@ -325,7 +325,18 @@ fn read_model_problems(
             .into_iter()
             .map(|d| Problem {
                 seq: d.first_seq,
-                what: format!(
+                what: if d.damaged_copy {
+                    format!(
+                        "read model `{}`: {}{}",
+                        d.table,
+                        d.first,
+                        if lost {
+                            ""
+                        } else {
+                            "; keep a copy of this file, then run `iofs-ledger rebuild`, which rewrites both copies"
+                        }
+                    )
+                } else { format!(
                     "read model `{}` differs from a fresh replay in {} row(s), the first at {}{}",
                     d.table,
                     d.rows,
@@ -335,7 +346,7 @@ fn read_model_problems(
                     } else {
                         "; run `iofs-ledger rebuild`"
                     }
-                ),
+                ) },
             })
             .collect(),
     })

@@ -568,6 +568,11 @@ impl Ledger {
         {
             return Ok(ReadModelCheck::Unreplayable { seq, why });
         }
+        for copies in &SECOND_COPIES {
+            if let Some(d) = second_copy_differs(&self.conn, copies) {
+                found.tables.push(d);
+            }
+        }
         found
             .tables
             .sort_by_key(|d| ORDER.iter().position(|t| *t == d.table));
@@ -878,8 +883,11 @@ pub struct TableDifference {
     /// Rows that differ (a changed row counts twice: the file's, and the one derived).
     pub rows: u64,
     /// The first row that differs, in the table's key order, by its key columns
-    /// (e.g. `day = 735000, ord = 120, key = 'member:KAZ'`).
+    /// (e.g. `day = 735000, ord = 120, key = 'member:KAZ'`); for a damaged copy, what differs.
     pub first: String,
+    /// The file's two stored copies of the table (the table and its covering index) differ
+    /// from each other, or one cannot be read: its bytes are damaged.
+    pub damaged_copy: bool,
 }
 
 /// What comparing the stored read models with what the log derives found.
@@ -932,6 +940,88 @@ fn merge(
         m.push(r)?;
     }
     m.finish(found)
+}
+
+/// A read model SQLite stores twice, as its table and as a covering index: (table, columns,
+/// one copy, the other). A `WITHOUT ROWID` table is read as stored through its primary key's
+/// name (`sqlite_autoindex_<table>_1`): `NOT INDEXED` still lets SQLite read a covering index.
+type Copies = (&'static str, &'static str, &'static str, &'static str);
+
+/// The read models held twice. The merge compares one copy with the log's derivation; an edit
+/// through SQL changes both, but damage to the file's bytes can change one only, and queries
+/// read through either (`PRAGMA integrity_check` finds it too, at several times the cost).
+const SECOND_COPIES: [Copies; 3] = [
+    (
+        "timeline",
+        "day, ord, key, fact",
+        "timeline INDEXED BY timeline_by_position",
+        "timeline INDEXED BY sqlite_autoindex_timeline_1",
+    ),
+    (
+        "windows",
+        "day, ord, start, seq, type, party, date",
+        "windows INDEXED BY sqlite_autoindex_windows_1",
+        "windows INDEXED BY windows_by_start",
+    ),
+    (
+        "state_snapshots",
+        "day, ord",
+        "state_snapshots NOT INDEXED",
+        "state_snapshots INDEXED BY sqlite_autoindex_state_snapshots_1",
+    ),
+];
+
+/// How many rows a scan of `from` gives, and an order-independent digest of them (the sum of
+/// each row's hash).
+fn rows_digest(
+    conn: &rusqlite::Connection,
+    cols: &str,
+    from: &str,
+) -> Result<(u64, u64), rusqlite::Error> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut st = conn.prepare(&format!("SELECT {cols} FROM main.{from}"))?;
+    let n = st.column_count();
+    let mut rows = st.query([])?;
+    let (mut count, mut sum) = (0u64, 0u64);
+    while let Some(r) = rows.next()? {
+        let mut h = DefaultHasher::new();
+        for i in 0..n {
+            match r.get_ref(i)? {
+                ValueRef::Null => 0u8.hash(&mut h),
+                ValueRef::Integer(v) => (1u8, v).hash(&mut h),
+                ValueRef::Real(v) => (2u8, v.to_bits()).hash(&mut h),
+                ValueRef::Text(b) => (3u8, b).hash(&mut h),
+                ValueRef::Blob(b) => (4u8, b).hash(&mut h),
+            }
+        }
+        count += 1;
+        sum = sum.wrapping_add(h.finish());
+    }
+    Ok((count, sum))
+}
+
+/// Whether the two copies of a read model hold different rows (or one cannot be read): the
+/// difference to report.
+fn second_copy_differs(
+    conn: &rusqlite::Connection,
+    &(table, cols, merged, other): &Copies,
+) -> Option<TableDifference> {
+    let damaged = |first: String| TableDifference {
+        table,
+        first_seq: None,
+        rows: 0,
+        first,
+        damaged_copy: true,
+    };
+    match (rows_digest(conn, cols, merged), rows_digest(conn, cols, other)) {
+        (Ok(a), Ok(b)) if a == b => None,
+        (Ok((na, _)), Ok((nb, _))) => Some(damaged(format!(
+            "its two stored copies hold different rows (`{merged}`: {na} rows; `{other}`: {nb} rows): the file's bytes are damaged (`sqlite3 FILE 'PRAGMA integrity_check'` names the rows)"
+        ))),
+        (Err(e), _) | (_, Err(e)) => Some(damaged(format!(
+            "a stored copy cannot be read ({e}): the file's bytes are damaged"
+        ))),
+    }
 }
 
 /// An ordered merge of the derived rows of one table with the file's, read in the same order.
@@ -1042,6 +1132,7 @@ impl<'s> Merge<'s> {
                 first_seq: self.min_seq,
                 rows: self.diffs,
                 first,
+                damaged_copy: false,
             });
         }
         Ok(())
