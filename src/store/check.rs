@@ -952,14 +952,14 @@ type Copies = (&'static str, &'static str, &'static str, &'static str);
 /// read through either (`PRAGMA integrity_check` finds it too, at several times the cost).
 const SECOND_COPIES: [Copies; 3] = [
     (
-        "timeline",
-        "day, ord, key, fact",
-        "timeline INDEXED BY timeline_by_position",
+        TIMELINE.name,
+        TIMELINE.cols,
+        TIMELINE.from,
         "timeline INDEXED BY sqlite_autoindex_timeline_1",
     ),
     (
-        "windows",
-        "day, ord, start, seq, type, party, date",
+        WINDOWS.name,
+        WINDOWS.cols,
         "windows INDEXED BY sqlite_autoindex_windows_1",
         "windows INDEXED BY windows_by_start",
     ),
