@@ -67,11 +67,9 @@ pub(crate) fn projected_through(conn: &Connection) -> Result<Option<u64>, StoreE
         .optional()
         .ctx("reading meta")?;
     v.map(|v| {
-        v.parse::<u64>().map_err(|_| StoreError::Corrupt {
-            seq: 0,
-            why: format!(
-                "meta `{PROJECTED_THROUGH}` is `{v}`, not a seq; run `iofs-ledger verify`"
-            ),
+        v.parse::<u64>().map_err(|_| StoreError::Damaged {
+            what: format!("its metadata (`meta.{PROJECTED_THROUGH}`)"),
+            why: format!("`{v}` is not a seq"),
         })
     })
     .transpose()
@@ -1039,9 +1037,9 @@ fn fact_before(tx: &Connection, key: &Key, before: Pos) -> Result<Option<Fact>, 
         .optional()
         .ctx("loading state")?;
     f.map(|f| {
-        serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
-            seq: 0,
-            why: format!("read model row for {key} is unreadable: {e}; run `iofs-ledger rebuild`"),
+        serde_json::from_str(&f).map_err(|e| StoreError::Damaged {
+            what: format!("the timeline row for {key}"),
+            why: e.to_string(),
         })
     })
     .transpose()

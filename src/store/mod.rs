@@ -142,6 +142,20 @@ pub enum StoreError {
         /// Why.
         why: String,
     },
+    /// A part of the file other than the log (a read model, a state snapshot, the file's
+    /// metadata) cannot be read: the file was altered outside the tool. The log may be whole.
+    #[error("the ledger file is damaged in {what} ({why}); run `iofs-ledger verify`, then `iofs-ledger rebuild` if the log itself is sound (the read models are derived from it)")]
+    Damaged {
+        /// What cannot be read.
+        what: String,
+        /// Why.
+        why: String,
+    },
+    /// A worker thread stopped without an answer: a defect of iofs-ledger, not of the file.
+    #[error(
+        "internal error: {0}; nothing was written. Please report it with the command that failed"
+    )]
+    Internal(&'static str),
     /// The file's `events` table, or its triggers, are not as iofs-ledger made them: nothing
     /// was written.
     #[error("{0}; nothing was written: run `iofs-ledger verify` and restore the ledger from a backup or a replica")]
