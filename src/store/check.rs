@@ -120,12 +120,7 @@ impl Derivation {
         let s = seq as i64;
         match &ev.kind {
             Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } => {
-                let kind = if matches!(ev.kind, Kind::Retraction { .. }) {
-                    "retraction"
-                } else {
-                    "correction"
-                };
-                self.overrides.push((*t as i64, s, kind));
+                self.overrides.push((*t as i64, s, ev.kind.type_name()));
                 if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
                     self.replay.push((i64::from(d.0), *t as i64, s));
                 }
