@@ -69,3 +69,122 @@ fn an_sqlite_error_other_than_the_lock_is_not_told_busy() {
     assert!(matches!(err, StoreError::Sqlite { .. }), "{err:?}");
     assert!(!err.to_string().contains("locked"), "{err}");
 }
+
+/// A ledger's `Debug` says what it is without dumping its connection.
+#[test]
+fn a_ledger_debugs_as_a_ledger() {
+    let l = Ledger::in_memory().unwrap();
+    assert_eq!(format!("{l:?}"), "Ledger { .. }");
+}
+
+fn not_a_ledger_why(path: &Path) -> String {
+    match Ledger::open(path, Access::ReadOnly) {
+        Err(StoreError::NotALedger { why, .. }) => why,
+        other => panic!("{}: {other:?}", path.display()),
+    }
+}
+
+/// What a file that is no ledger is told, by its first hundred bytes: shorter than SQLite's
+/// magic or not starting with it, "not an SQLite database"; the magic and then cut short
+/// (exactly the magic, or fifty bytes), "cut short"; a whole header with another
+/// `application_id`, that id. Nothing is written to any of them.
+#[test]
+fn a_file_that_is_no_ledger_is_told_what_its_header_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let magic = b"SQLite format 3\0";
+    let mut sqlite_other_app = vec![0u8; 100];
+    sqlite_other_app[..16].copy_from_slice(magic);
+    sqlite_other_app[68..72].copy_from_slice(&0x0102_0304i32.to_be_bytes());
+    let mut fifty = magic.to_vec();
+    fifty.resize(50, 0);
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("short.txt", b"hello".to_vec(), "not an SQLite database"),
+        ("text.txt", vec![b'x'; 200], "not an SQLite database"),
+        (
+            "magic-only",
+            magic.to_vec(),
+            "its SQLite header is cut short",
+        ),
+        ("fifty", fifty, "its SQLite header is cut short"),
+        (
+            "other-app",
+            sqlite_other_app,
+            "an SQLite database with application_id 0x1020304",
+        ),
+    ];
+    for (name, bytes, why) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, &bytes).unwrap();
+        let got = not_a_ledger_why(&p);
+        assert!(got.starts_with(why), "{name}: {got}");
+        assert_eq!(std::fs::read(&p).unwrap(), bytes, "{name} was changed");
+    }
+}
+
+/// A path that cannot be looked up for another reason than its absence (here: through a file
+/// as if it were a directory) is that I/O error, not "no ledger here, run init".
+#[test]
+fn a_path_that_cannot_be_looked_up_is_an_io_error_not_a_missing_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain");
+    std::fs::write(&file, b"x").unwrap();
+    let err = Ledger::open(&file.join("l.db"), Access::ReadOnly).unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
+    let missing = Ledger::open(&dir.path().join("absent.db"), Access::ReadOnly).unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)), "{missing:?}");
+}
+
+/// The temporary files of `init`s of the same ledger that were killed (`.NAME.init-PID.tmp`,
+/// with its `-wal`/`-shm`, whose process no longer runs) are removed by the next create; those
+/// of a running process, of another ledger's name, or whose PID is no number are left.
+fn stale_builds_are_removed_by_create(dir: &Path, db: &Path, create: impl FnOnce()) {
+    let dead = 4_194_305u32; // above Linux's largest PID
+    let me = std::process::id();
+    let stale = [
+        format!(".l.db.init-{dead}.tmp"),
+        format!(".l.db.init-{dead}.tmp-wal"),
+    ];
+    let kept = [
+        format!(".l.db.init-{me}.tmp-x"),
+        format!(".other.db.init-{dead}.tmp"),
+        ".l.db.init-abc.tmp".to_string(),
+        format!(".l.db.init-{dead}.tmpx"),
+    ];
+    for f in stale.iter().chain(&kept) {
+        std::fs::write(dir.join(f), b"x").unwrap();
+    }
+    create();
+    assert!(db.exists());
+    for f in &stale {
+        assert!(!dir.join(f).exists(), "a dead init's {f} was left");
+    }
+    for f in &kept {
+        assert!(dir.join(f).exists(), "{f} was removed");
+    }
+}
+
+/// From an absolute path, through the library.
+#[test]
+fn create_removes_the_temporary_files_of_killed_inits_of_the_same_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    stale_builds_are_removed_by_create(dir.path(), &db, || {
+        Ledger::create(&db, |_| Ok(())).unwrap();
+    });
+}
+
+/// The same from a relative path in the current directory (the binary, run there).
+#[test]
+fn create_from_a_relative_path_removes_them_in_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    stale_builds_are_removed_by_create(dir.path(), &db, || {
+        assert_cmd::Command::cargo_bin("iofs-ledger")
+            .unwrap()
+            .current_dir(dir.path())
+            .env_remove("IOFS_LEDGER_DB")
+            .args(["--db", "l.db", "init", "--empty"])
+            .assert()
+            .success();
+    });
+}
