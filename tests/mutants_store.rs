@@ -188,3 +188,79 @@ fn create_from_a_relative_path_removes_them_in_the_current_directory() {
             .success();
     });
 }
+
+/// Runs the binary as an unprivileged user (`nobody`) when the tests run as root (who can
+/// write anywhere), as the user itself otherwise.
+fn as_reader(db: &Path, args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("iofs-ledger"));
+    if root {
+        c.uid(65534).gid(65534);
+    }
+    c.env_remove("IOFS_LEDGER_DB")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    c.output().unwrap()
+}
+
+/// A reader who cannot write the ledger's directory reads the file alone (SQLite's immutable
+/// mode) when no `-wal` beside it holds changes, an empty `-wal` included; when one does, it is
+/// refused naming the `-wal` (the file alone would miss those changes), not answered stale.
+#[test]
+fn a_reader_who_cannot_write_reads_the_file_alone_only_when_no_wal_holds_changes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_ledger(dir.path());
+    let wal = dir.path().join("l.db-wal");
+    let shm = dir.path().join("l.db-shm");
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(dir.path(), 0o755);
+    // An empty `-wal`: nothing is missed.
+    let _ = std::fs::remove_file(&shm);
+    std::fs::write(&wal, b"").unwrap();
+    mode(&db, 0o444);
+    mode(dir.path(), 0o555);
+    let out = as_reader(&db, &["head"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("0:{}", "0".repeat(64))
+    );
+    // A `-wal` holding a committed append the file does not have yet.
+    mode(dir.path(), 0o755);
+    mode(&db, 0o644);
+    {
+        let mut l = Ledger::open(&db, Access::ReadWrite).unwrap();
+        l.connection()
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            )
+            .unwrap();
+        append_claim(&mut l).unwrap();
+    }
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() > 0,
+        "the append was checkpointed"
+    );
+    let _ = std::fs::remove_file(&shm);
+    mode(&db, 0o444);
+    mode(dir.path(), 0o555);
+    let out = as_reader(&db, &["head"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    mode(dir.path(), 0o755);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("holds changes not yet in the file"), "{err}");
+    assert!(err.contains("l.db-wal"), "{err}");
+}
