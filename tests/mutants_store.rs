@@ -264,3 +264,109 @@ fn a_reader_who_cannot_write_reads_the_file_alone_only_when_no_wal_holds_changes
     assert!(err.contains("holds changes not yet in the file"), "{err}");
     assert!(err.contains("l.db-wal"), "{err}");
 }
+
+/// A ledger with one event whose schema version was set back to the one before this build's
+/// (the last migration changes no table, so the file is otherwise whole).
+fn older_ledger(dir: &Path) -> PathBuf {
+    let db = new_ledger(dir);
+    let mut l = Ledger::open(&db, Access::ReadWrite).unwrap();
+    append_claim(&mut l).unwrap();
+    drop(l);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA user_version = {};",
+        iofs_ledger::store::schema::SCHEMA_VERSION - 1
+    ))
+    .unwrap();
+    db
+}
+
+fn user_version(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A file of the previous schema version opened to read is left as it is: its log answers,
+/// catching up is a no-op, and what needs the newer read models is refused with `OlderSchema`
+/// (naming `rebuild`), never answered from the old ones nor refused as newer.
+#[test]
+fn an_older_file_opened_to_read_gives_its_log_and_refuses_what_needs_newer_read_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = older_ledger(dir.path());
+    let older = iofs_ledger::store::schema::SCHEMA_VERSION - 1;
+    let l = Ledger::open(&db, Access::ReadOnly).unwrap();
+    assert_eq!(l.head().unwrap().seq, 1);
+    l.catch_up().unwrap();
+    let err = l
+        .state_at(iofs_ledger::date::Day::parse("2024-01-01").unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::OlderSchema { found, .. } if found == older),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("rebuild"), "{err}");
+    drop(l);
+    assert_eq!(user_version(&db), older, "reading upgraded the file");
+    // The binary says the same.
+    let out = assert_cmd::Command::cargo_bin("iofs-ledger")
+        .unwrap()
+        .env_remove("IOFS_LEDGER_DB")
+        .arg("--db")
+        .arg(&db)
+        .arg("state")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("older than this build"), "{err}");
+    assert_eq!(user_version(&db), older);
+}
+
+/// Opened to write, a file of the previous version is migrated to this build's, and answers.
+#[test]
+fn an_older_file_opened_to_write_is_migrated_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = older_ledger(dir.path());
+    let l = Ledger::open(&db, Access::ReadWrite).unwrap();
+    assert_eq!(
+        user_version(&db),
+        iofs_ledger::store::schema::SCHEMA_VERSION
+    );
+    l.state_at(iofs_ledger::date::Day::parse("2024-01-01").unwrap())
+        .unwrap();
+    assert_eq!(l.head().unwrap().seq, 1);
+}
+
+/// A file with iofs-ledger's header that SQLite cannot read as a database is "not an
+/// iofs-ledger database (unreadable: …)", not a database error, and is left as it was: an
+/// impossible page size in the header (SQLite refuses it at the first read), or the first
+/// page's b-tree overwritten (refused when the connection is configured).
+#[test]
+fn a_file_with_our_header_but_unreadable_pages_is_not_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_ledger(dir.path());
+    let whole = std::fs::read(&db).unwrap();
+    let mut bad_page_size = whole.clone();
+    bad_page_size[16..18].copy_from_slice(&3u16.to_be_bytes());
+    let mut bad_btree = whole;
+    for b in &mut bad_btree[100..4096] {
+        *b = 0xA5;
+    }
+    for (what, bytes) in [("page size", bad_page_size), ("b-tree", bad_btree)] {
+        std::fs::write(&db, &bytes).unwrap();
+        for access in [Access::ReadOnly, Access::ReadWrite] {
+            let why = match Ledger::open(&db, access) {
+                Err(StoreError::NotALedger { why, .. }) => why,
+                other => panic!("{what}, {access:?}: {other:?}"),
+            };
+            assert!(why.starts_with("unreadable: "), "{what}: {why}");
+        }
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            bytes,
+            "{what}: the file was changed"
+        );
+    }
+}

@@ -532,7 +532,23 @@ impl Ledger {
             version,
             _header: Some(guard),
         };
-        l.configure()?;
+        // Its first pages are read here: a file with our header whose pages SQLite cannot
+        // read is refused as `read_version` refuses one whose header it cannot.
+        l.configure().map_err(|e| match e {
+            StoreError::Sqlite { source, .. }
+                if matches!(
+                    source.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::NotADatabase)
+                        | Some(rusqlite::ErrorCode::DatabaseCorrupt)
+                ) =>
+            {
+                StoreError::NotALedger {
+                    path: path.to_path_buf(),
+                    why: format!("unreadable: {source}"),
+                }
+            }
+            e => e,
+        })?;
         if access == Access::ReadWrite {
             l.migrate()?;
             l.version = schema::SCHEMA_VERSION;
