@@ -39,7 +39,14 @@ fn a_writer_kept_from_the_lock_is_told_busy_and_appends_once_it_is_free() {
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     let mut l = Ledger::open(&db, Access::ReadWrite).unwrap();
     l.set_busy_timeout(Duration::from_millis(50)).unwrap();
+    let started = std::time::Instant::now();
     let err = append_claim(&mut l).unwrap_err();
+    // Told to wait 50 ms, it does not wait the default 30 s (a bound, not a speed).
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(matches!(err, StoreError::Busy), "{err:?}");
     assert!(
         err.to_string().contains("locked by another writer"),
@@ -368,5 +375,71 @@ fn a_file_with_our_header_but_unreadable_pages_is_not_a_ledger() {
             bytes,
             "{what}: the file was changed"
         );
+    }
+}
+
+/// `create` refuses a path whose directory does not exist, or is a file, naming the directory
+/// (an `Io` error on it, saying to create it first or that it is no directory); nothing is
+/// created.
+#[test]
+fn create_refuses_a_missing_directory_or_a_file_as_the_directory_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    for (parent, says) in [(&missing, "create it first"), (&file, "not a directory")] {
+        let err = Ledger::create(&parent.join("l.db"), |_| Ok(())).unwrap_err();
+        match &err {
+            StoreError::Io { path, source } => {
+                assert_eq!(path, parent, "{err}");
+                assert!(source.to_string().contains(says), "{err}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(!missing.exists());
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+/// A file that appears at the path while the new ledger is being built (another `init`, a
+/// user) is never overwritten: `create` fails with `AlreadyExists` and leaves that file and no
+/// temporary file behind.
+#[test]
+fn a_file_that_appears_at_the_path_during_create_is_kept_and_create_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let err = Ledger::create(&db, |_| {
+        std::fs::write(&db, b"someone else's").unwrap();
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err, StoreError::AlreadyExists(ref p) if *p == db),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), b"someone else's");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("l.db")]);
+}
+
+/// A ledger opened from a file writes durably (`synchronous = FULL`) and enforces foreign
+/// keys, whatever SQLite's defaults.
+#[test]
+fn an_opened_ledger_is_configured_to_write_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_ledger(dir.path());
+    for access in [Access::ReadOnly, Access::ReadWrite] {
+        let l = Ledger::open(&db, access).unwrap();
+        let pragma = |name: &str| -> i64 {
+            l.connection()
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(pragma("synchronous"), 2, "{access:?}");
+        assert_eq!(pragma("foreign_keys"), 1, "{access:?}");
     }
 }
