@@ -443,3 +443,89 @@ fn an_opened_ledger_is_configured_to_write_durably() {
         assert_eq!(pragma("foreign_keys"), 1, "{access:?}");
     }
 }
+
+/// A file of the previous schema version whose projections lag behind its log (a bulk append
+/// deferred them) is not caught up by a reader: catching up an older file is left to the
+/// upgrade (`rebuild`), and reading never writes it.
+#[test]
+fn an_older_lagging_file_is_not_caught_up_by_a_reader() {
+    iofs_ledger::store::set_defer_threshold_for_tests(2);
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_ledger(dir.path());
+    let mut l = Ledger::open(&db, Access::ReadWrite).unwrap();
+    let lines = [claim_line(), claim_line(), claim_line()].join("\n");
+    l.append(
+        parse_batch(&lines).unwrap().into_iter().map(Ok),
+        AppendOptions::default(),
+    )
+    .unwrap();
+    drop(l);
+    let lagging = |db: &Path| -> Option<String> {
+        use rusqlite::OptionalExtension;
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'projected_through'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap()
+    };
+    assert_eq!(
+        lagging(&db).as_deref(),
+        Some("0"),
+        "the bulk append did not defer"
+    );
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "PRAGMA user_version = {};",
+            iofs_ledger::store::schema::SCHEMA_VERSION - 1
+        ))
+        .unwrap();
+    let l = Ledger::open(&db, Access::ReadOnly).unwrap();
+    l.catch_up().unwrap();
+    drop(l);
+    assert_eq!(
+        lagging(&db).as_deref(),
+        Some("0"),
+        "a reader caught up an older file"
+    );
+}
+
+/// A writer kept from creating the files a write needs beside the ledger (a writable file in a
+/// directory it cannot write) is refused naming SQLite's cause and that the file or its
+/// directory is read-only for this user; nothing is appended.
+#[test]
+fn a_writer_in_a_directory_it_cannot_write_is_told_the_real_cause() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_ledger(dir.path());
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("l.db{suffix}")));
+    }
+    mode(&db, 0o666);
+    mode(dir.path(), 0o555);
+    let input = dir.path().join("in.jsonl");
+    mode(dir.path(), 0o755);
+    std::fs::write(&input, claim_line()).unwrap();
+    mode(&input, 0o644);
+    mode(dir.path(), 0o555);
+    let out = as_reader(&db, &["append", input.to_str().unwrap()]);
+    mode(dir.path(), 0o755);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("attempt to write a readonly database"), "{err}");
+    assert!(err.contains("read-only for this user"), "{err}");
+    assert_eq!(
+        Ledger::open(&db, Access::ReadOnly)
+            .unwrap()
+            .head()
+            .unwrap()
+            .seq,
+        0
+    );
+}
