@@ -518,7 +518,10 @@ fn a_writer_in_a_directory_it_cannot_write_is_told_the_real_cause() {
     mode(dir.path(), 0o755);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("attempt to write a readonly database"), "{err}");
+    assert!(
+        err.contains("attempt to write a readonly database"),
+        "{err}"
+    );
     assert!(err.contains("read-only for this user"), "{err}");
     assert_eq!(
         Ledger::open(&db, Access::ReadOnly)
@@ -528,4 +531,59 @@ fn a_writer_in_a_directory_it_cannot_write_is_told_the_real_cause() {
             .seq,
         0
     );
+}
+
+/// A ledger whose projections lag behind its log: two claims appended in bulk.
+fn lagging_ledger(dir: &Path) -> PathBuf {
+    iofs_ledger::store::set_defer_threshold_for_tests(2);
+    let db = new_ledger(dir);
+    let mut l = Ledger::open(&db, Access::ReadWrite).unwrap();
+    let lines = [claim_line(), claim_line()].join("\n");
+    l.append(
+        parse_batch(&lines).unwrap().into_iter().map(Ok),
+        AppendOptions::default(),
+    )
+    .unwrap();
+    db
+}
+
+/// A ledger opened to read catches a lagging file up through a connection of its own that
+/// writes; when another writer holds the lock past the timeout, that is `Busy` (try again), not
+/// a success that leaves the projections lagging.
+#[test]
+fn catching_up_from_a_reader_while_another_writer_holds_the_lock_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = lagging_ledger(dir.path());
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut l = Ledger::open(&db, Access::ReadOnly).unwrap();
+    l.set_busy_timeout(Duration::from_millis(50)).unwrap();
+    let err = l.catch_up().unwrap_err();
+    assert!(matches!(err, StoreError::Busy), "{err:?}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    l.catch_up().unwrap();
+    l.state_at(iofs_ledger::date::Day::parse("2024-01-01").unwrap())
+        .unwrap();
+}
+
+/// A reader who can write the file but not its directory cannot catch a lagging file up (the
+/// write needs files beside it): the answer is refused as lagging, naming what to do, rather
+/// than failing with SQLite's error or answering stale.
+#[test]
+fn a_reader_who_cannot_write_the_directory_is_told_the_file_lags() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = lagging_ledger(dir.path());
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("l.db{suffix}")));
+    }
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(&db, 0o666);
+    mode(dir.path(), 0o555);
+    let out = as_reader(&db, &["state", "--as-of", "2024-01-01"]);
+    mode(dir.path(), 0o755);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot be brought up to date here"), "{err}");
 }

@@ -605,14 +605,19 @@ impl Ledger {
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Ok(());
         }
-        conn.busy_timeout(self.busy_timeout)
-            .ctx("setting the busy timeout")?;
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous = FULL; PRAGMA cache_size = -{CACHE_KIB};"
-        ))
-        .ctx("configuring the connection")?;
-        match catch_up_on(&conn) {
-            // The directory may refuse the `-shm`/`-wal` files a write needs.
+        let caught_up = conn
+            .busy_timeout(self.busy_timeout)
+            .ctx("setting the busy timeout")
+            .and_then(|()| {
+                conn.execute_batch(&format!(
+                    "PRAGMA synchronous = FULL; PRAGMA cache_size = -{CACHE_KIB};"
+                ))
+                .ctx("configuring the connection")
+            })
+            .and_then(|()| catch_up_on(&conn));
+        match caught_up {
+            // The directory may refuse the `-shm`/`-wal` files a write needs (as soon as the
+            // connection first reads the file).
             Err(StoreError::Sqlite { source, .. })
                 if matches!(
                     source.sqlite_error_code(),
