@@ -587,3 +587,19 @@ fn a_reader_who_cannot_write_the_directory_is_told_the_file_lags() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot be brought up to date here"), "{err}");
 }
+
+/// A catch-up from a reader that fails for another reason than a read-only file or directory
+/// (here: a read model dropped behind the ledger's back) is that database error, not passed
+/// over as if the file could not be written here.
+#[test]
+fn a_catch_up_that_fails_otherwise_is_that_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = lagging_ledger(dir.path());
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE party_events")
+        .unwrap();
+    let l = Ledger::open(&db, Access::ReadOnly).unwrap();
+    let err = l.catch_up().unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite { .. }), "{err:?}");
+}
