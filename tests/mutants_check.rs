@@ -192,13 +192,13 @@ fn an_empty_ledger_verifies() {
     assert_eq!((v.events, v.head_seq), (0, 0));
 }
 
-/// The walk reads ahead of its check (a few chunks of rows per worker); rows it had not read
-/// when the check stopped at a broken one are still counted: a log of 6,000 events whose
-/// second hash is broken is reported as 6,000 events.
+/// The walk reads ahead of its check (at most 4 chunks of 512 rows per worker, up to four
+/// workers: 8,192 rows); rows it had not read when the check stopped at a broken one are still
+/// counted: a log of 10,000 events whose second hash is broken is reported as 10,000 events.
 #[test]
 fn rows_beyond_those_read_ahead_of_a_broken_one_are_counted_too() {
     let mut l = fresh_ledger();
-    let meetings: Vec<Value> = (0..6_000)
+    let meetings: Vec<Value> = (0..10_000)
         .map(|i| {
             ev(json!({
                 "type": "meeting_held",
@@ -208,7 +208,7 @@ fn rows_beyond_those_read_ahead_of_a_broken_one_are_counted_too() {
         })
         .collect();
     append_values(&mut l, &meetings, now_of(0)).unwrap();
-    assert_eq!(verify(&mut l).events, 6_000);
+    assert_eq!(verify(&mut l).events, 10_000);
     behind_the_triggers(
         &l,
         &format!(
@@ -218,7 +218,7 @@ fn rows_beyond_those_read_ahead_of_a_broken_one_are_counted_too() {
     );
     let v = verify(&mut l);
     assert_eq!(v.first_bad_seq, Some(2));
-    assert_eq!(v.events, 6_000, "{:?}", v.problems);
+    assert_eq!(v.events, 10_000, "{:?}", v.problems);
 }
 
 /// `meta.projected_through` is expected only while the read models lag behind the log: a
