@@ -863,10 +863,8 @@ fn incompleteness(
     ledger: &Ledger,
     known_at: Option<&str>,
 ) -> Result<Vec<Incompleteness>, StoreError> {
-    let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
-        seq: 0,
-        why: e.to_string(),
-    })?;
+    let far = crate::date::Day::parse("9999-12-31")
+        .map_err(|_| StoreError::Internal("the last day a date may have is not a date"))?;
     let s = query::state(ledger, far, known_at)?;
     let signed: std::collections::BTreeSet<&str> = s
         .members
@@ -907,10 +905,8 @@ fn entry_into_force(
     asserted: Option<(crate::date::EventDate, u64)>,
     known_at: Option<&str>,
 ) -> Result<EntryIntoForce, StoreError> {
-    let far = crate::date::Day::parse("9999-12-31").map_err(|e| StoreError::Corrupt {
-        seq: 0,
-        why: e.to_string(),
-    })?;
+    let far = crate::date::Day::parse("9999-12-31")
+        .map_err(|_| StoreError::Internal("the last day a date may have is not a date"))?;
     let s = query::state(ledger, far, known_at)?;
     let mut rats = s.ratifications.parties.clone();
     rats.sort_by(|a, b| (&a.counted_from, a.seq).cmp(&(&b.counted_from, b.seq)));

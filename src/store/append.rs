@@ -67,11 +67,9 @@ pub(crate) fn projected_through(conn: &Connection) -> Result<Option<u64>, StoreE
         .optional()
         .ctx("reading meta")?;
     v.map(|v| {
-        v.parse::<u64>().map_err(|_| StoreError::Corrupt {
-            seq: 0,
-            why: format!(
-                "meta `{PROJECTED_THROUGH}` is `{v}`, not a seq; run `iofs-ledger verify`"
-            ),
+        v.parse::<u64>().map_err(|_| StoreError::Damaged {
+            what: format!("its metadata (`meta.{PROJECTED_THROUGH}`)"),
+            why: format!("`{v}` is not a seq"),
         })
     })
     .transpose()
@@ -145,7 +143,7 @@ pub(crate) fn catch_up_in(tx: &Connection) -> Result<bool, StoreError> {
         }
     }
     if let Some(from) = from {
-        refold_all(tx, from, None)?;
+        refold_all(tx, from)?;
     }
     super::snapshots::update(tx)?;
     tx.execute("DELETE FROM meta WHERE key = 'projected_through'", [])
@@ -567,14 +565,9 @@ where
                             moves
                         }
                     };
-                    let kind = if field == "retracts" {
-                        "retraction"
-                    } else {
-                        "correction"
-                    };
                     tx.execute(
                         "INSERT INTO overrides (target, by_seq, kind) VALUES (?1, ?2, ?3)",
-                        params![*target as i64, seq as i64, kind],
+                        params![*target as i64, seq as i64, ev.kind.type_name()],
                     )
                     .ctx("recording an override")?;
                     if let Kind::Correction { replacement, .. } = &ev.kind {
@@ -645,7 +638,7 @@ where
             let start = batch_from.map_or(from, |b| b.min(from));
             fold_in_memory(tx, start)
         } else {
-            refold(tx, from, None)
+            refold(tx, from)
         };
         match judged {
             Ok(()) => {}
@@ -735,17 +728,6 @@ impl Ledger {
 
 /// Clears and re-derives every read model inside `tx`; returns the number of events read.
 pub(crate) fn rebuild_in(tx: &Connection) -> Result<u64, StoreError> {
-    rebuild_as_projected(tx, None)
-}
-
-/// [`rebuild_in`], leaving the projections as a bulk append leaves them when `through` is
-/// `Some`: `replay_order`, `overrides` and `max_window` of the whole log, everything else of
-/// the events up to seq `through` only, and `meta.projected_through` saying so. `verify`
-/// derives a lagging file's read models this way to compare them.
-pub(crate) fn rebuild_as_projected(
-    tx: &Connection,
-    through: Option<u64>,
-) -> Result<u64, StoreError> {
     for t in super::schema::READ_MODEL_TABLES {
         tx.execute(&format!("DELETE FROM {t}"), [])
             .ctx("clearing a read model")?;
@@ -785,34 +767,6 @@ pub(crate) fn rebuild_as_projected(
             let body: String = r.get(1).ctx("reading the log")?;
             let ev = Event::from_json(&body).map_err(|why| StoreError::Corrupt { seq, why })?;
             n += 1;
-            if through.is_some_and(|t| seq > t) {
-                // Not yet projected: only what every append writes.
-                if let Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } =
-                    &ev.kind
-                {
-                    let kind = if matches!(ev.kind, Kind::Retraction { .. }) {
-                        "retraction"
-                    } else {
-                        "correction"
-                    };
-                    insert_override
-                        .execute(params![*t as i64, seq as i64, kind])
-                        .ctx("recording an override")?;
-                    if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
-                        insert_order
-                            .execute(params![d.0 as i64, *t as i64, seq as i64])
-                            .ctx("ordering replay")?;
-                    }
-                } else if let Some(d) = ev.effective_day() {
-                    insert_order
-                        .execute(params![d.0 as i64, seq as i64, seq as i64])
-                        .ctx("ordering replay")?;
-                }
-                if let Some((s, e)) = ev.effect_window() {
-                    max_window = max_window.max((e.0 - s.0) as i64);
-                }
-                continue;
-            }
             let mut parties: Vec<String> = ev
                 .kind
                 .parties()
@@ -821,13 +775,8 @@ pub(crate) fn rebuild_as_projected(
                 .collect();
             match &ev.kind {
                 Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } => {
-                    let kind = if matches!(ev.kind, Kind::Retraction { .. }) {
-                        "retraction"
-                    } else {
-                        "correction"
-                    };
                     insert_override
-                        .execute(params![*t as i64, seq as i64, kind])
+                        .execute(params![*t as i64, seq as i64, ev.kind.type_name()])
                         .ctx("recording an override")?;
                     let mut moves_fold = false;
                     // The target's parties: corrections and retractions are rare, so read
@@ -899,23 +848,16 @@ pub(crate) fn rebuild_as_projected(
         .ctx("updating meta")?;
     }
     if let Some(from) = from {
-        refold_all(tx, from, through)?;
+        refold_all(tx, from)?;
     }
     super::snapshots::update(tx)?;
-    if let Some(t) = through {
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('projected_through', ?1)",
-            [t.to_string()],
-        )
-        .ctx("updating meta")?;
-    }
     Ok(n)
 }
 
-/// Refolds from `from` (events up to `max_seq`) during a rebuild or a catch-up, where a broken
-/// rule means the stored log is corrupt.
-fn refold_all(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), StoreError> {
-    match refold(tx, from, max_seq) {
+/// Refolds from `from` during a rebuild or a catch-up, where a broken rule means the stored log
+/// is corrupt.
+fn refold_all(tx: &Connection, from: Pos) -> Result<(), StoreError> {
+    match refold(tx, from) {
         Ok(()) => Ok(()),
         Err(RefoldError::Store(e)) => Err(e),
         Err(RefoldError::Violation { seq, violation }) => Err(StoreError::Corrupt {
@@ -1039,9 +981,9 @@ fn fact_before(tx: &Connection, key: &Key, before: Pos) -> Result<Option<Fact>, 
         .optional()
         .ctx("loading state")?;
     f.map(|f| {
-        serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
-            seq: 0,
-            why: format!("read model row for {key} is unreadable: {e}; run `iofs-ledger rebuild`"),
+        serde_json::from_str(&f).map_err(|e| StoreError::Damaged {
+            what: format!("the timeline row for {key}"),
+            why: e.to_string(),
         })
     })
     .transpose()
@@ -1164,22 +1106,17 @@ fn tail(tx: &Connection) -> Result<Pos, StoreError> {
         .unwrap_or((i64::MIN, i64::MIN)))
 }
 
-pub(crate) fn refold(tx: &Connection, from: Pos, max_seq: Option<u64>) -> Result<(), RefoldError> {
-    refold_with(tx, from, max_seq, true)
+pub(crate) fn refold(tx: &Connection, from: Pos) -> Result<(), RefoldError> {
+    refold_with(tx, from, true)
 }
 
 /// Folds the log in replay order from `from` in memory, storing nothing: judges a deferred
 /// batch by the rules exactly as [`refold`] would.
 fn fold_in_memory(tx: &Connection, from: Pos) -> Result<(), RefoldError> {
-    refold_with(tx, from, None, false)
+    refold_with(tx, from, false)
 }
 
-fn refold_with(
-    tx: &Connection,
-    from: Pos,
-    max_seq: Option<u64>,
-    write: bool,
-) -> Result<(), RefoldError> {
+fn refold_with(tx: &Connection, from: Pos, write: bool) -> Result<(), RefoldError> {
     let mut folder = Folder::at(from).writing(write);
     if write {
         super::snapshots::invalidate(tx, from)?;
@@ -1194,7 +1131,7 @@ fn refold_with(
         )
         .ctx("clearing derived rows")?;
     }
-    let overrides = load_overrides(tx, max_seq)?;
+    let overrides = load_overrides(tx, None)?;
     let mut st = tx
         .prepare_cached("SELECT r.day, r.ord, r.seq, e.body FROM replay_order r JOIN events e ON e.seq = r.seq WHERE (r.day, r.ord) >= (?1, ?2) ORDER BY r.day, r.ord, r.seq")
         .ctx("reading the log in replay order")?;
@@ -1205,7 +1142,7 @@ fn refold_with(
         let day: i64 = r.get(0).ctx("reading the log")?;
         let ord: i64 = r.get(1).ctx("reading the log")?;
         let seq = r.get::<_, i64>(2).ctx("reading the log")? as u64;
-        if max_seq.is_some_and(|m| seq > m) || !overrides.is_active(ord as u64, seq) {
+        if !overrides.is_active(ord as u64, seq) {
             continue;
         }
         let body =

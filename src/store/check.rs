@@ -120,12 +120,7 @@ impl Derivation {
         let s = seq as i64;
         match &ev.kind {
             Kind::Retraction { retracts: t, .. } | Kind::Correction { corrects: t, .. } => {
-                let kind = if matches!(ev.kind, Kind::Retraction { .. }) {
-                    "retraction"
-                } else {
-                    "correction"
-                };
-                self.overrides.push((*t as i64, s, kind));
+                self.overrides.push((*t as i64, s, ev.kind.type_name()));
                 if let (Kind::Correction { .. }, Some(d)) = (&ev.kind, ev.effective_day()) {
                     self.replay.push((i64::from(d.0), *t as i64, s));
                 }
@@ -264,10 +259,7 @@ fn pipeline<I: Send, O: Send, W: FnMut(I) -> O + Send>(
         } else {
             let n = lanes.len();
             let (mut sent, mut got, mut done) = (0usize, 0usize, false);
-            let lost = || StoreError::Corrupt {
-                seq: 0,
-                why: "a verifying thread stopped early".into(),
-            };
+            let lost = || StoreError::Internal("a verifying thread stopped early");
             loop {
                 while !done && sent - got < AHEAD * n {
                     match produce()? {
@@ -296,10 +288,7 @@ fn pipeline<I: Send, O: Send, W: FnMut(I) -> O + Send>(
         let mut joined = Ok(());
         for h in handles {
             if h.join().is_err() {
-                joined = Err(StoreError::Corrupt {
-                    seq: 0,
-                    why: "a verifying thread failed".into(),
-                });
+                joined = Err(StoreError::Internal("a verifying thread failed"));
             }
         }
         result.and(joined)
@@ -464,9 +453,13 @@ impl Ledger {
         // The key is there only while they lag: a value at or past the head is no state an
         // append leaves, so it is not expected, and the file's key shows as a difference.
         let head = super::append::read_head(&self.conn)?.seq as i64;
-        let through = super::append::projected_through(&self.conn)?
-            .map(|n| n as i64)
-            .filter(|&n| n < head);
+        // A value that is not a seq is no state an append leaves either: not expected, shown.
+        let through = match super::append::projected_through(&self.conn) {
+            Err(StoreError::Damaged { .. }) => None,
+            r => r?,
+        }
+        .map(|n| n as i64)
+        .filter(|&n| n < head);
         if let Some(n) = through {
             meta.push([
                 Value::Text("projected_through".into()),
@@ -1061,7 +1054,7 @@ impl<'s> Merge<'s> {
             None => None,
             Some(r) => {
                 let v = (0..self.n)
-                    .map(|i| r.get::<_, Value>(i))
+                    .map(|i| r.get_ref(i).map(owned))
                     .collect::<Result<Vec<_>, _>>()
                     .ctx("reading a read model")?;
                 for &c in self.table.names {
@@ -1136,6 +1129,21 @@ impl<'s> Merge<'s> {
             });
         }
         Ok(())
+    }
+}
+
+/// A stored value as read; text that is not UTF-8 (damaged bytes) is kept as the bytes it is,
+/// so it differs from every derived row and is reported as a difference in its table.
+fn owned(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Text(b) => match std::str::from_utf8(b) {
+            Ok(s) => Value::Text(s.to_owned()),
+            Err(_) => Value::Blob(b.to_vec()),
+        },
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     }
 }
 

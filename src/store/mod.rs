@@ -142,6 +142,20 @@ pub enum StoreError {
         /// Why.
         why: String,
     },
+    /// A part of the file other than the log (a read model, a state snapshot, the file's
+    /// metadata) cannot be read: the file was altered outside the tool. The log may be whole.
+    #[error("the ledger file is damaged in {what} ({why}); run `iofs-ledger verify`, then `iofs-ledger rebuild` if the log itself is sound (the read models are derived from it)")]
+    Damaged {
+        /// What cannot be read.
+        what: String,
+        /// Why.
+        why: String,
+    },
+    /// A worker thread stopped without an answer: a defect of iofs-ledger, not of the file.
+    #[error(
+        "internal error: {0}; nothing was written. Please report it with the command that failed"
+    )]
+    Internal(&'static str),
     /// The file's `events` table, or its triggers, are not as iofs-ledger made them: nothing
     /// was written.
     #[error("{0}; nothing was written: run `iofs-ledger verify` and restore the ledger from a backup or a replica")]
@@ -518,7 +532,23 @@ impl Ledger {
             version,
             _header: Some(guard),
         };
-        l.configure()?;
+        // Its first pages are read here: a file with our header whose pages SQLite cannot
+        // read is refused as `read_version` refuses one whose header it cannot.
+        l.configure().map_err(|e| match e {
+            StoreError::Sqlite { source, .. }
+                if matches!(
+                    source.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::NotADatabase)
+                        | Some(rusqlite::ErrorCode::DatabaseCorrupt)
+                ) =>
+            {
+                StoreError::NotALedger {
+                    path: path.to_path_buf(),
+                    why: format!("unreadable: {source}"),
+                }
+            }
+            e => e,
+        })?;
         if access == Access::ReadWrite {
             l.migrate()?;
             l.version = schema::SCHEMA_VERSION;
@@ -575,14 +605,19 @@ impl Ledger {
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Ok(());
         }
-        conn.busy_timeout(self.busy_timeout)
-            .ctx("setting the busy timeout")?;
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous = FULL; PRAGMA cache_size = -{CACHE_KIB};"
-        ))
-        .ctx("configuring the connection")?;
-        match catch_up_on(&conn) {
-            // The directory may refuse the `-shm`/`-wal` files a write needs.
+        let caught_up = conn
+            .busy_timeout(self.busy_timeout)
+            .ctx("setting the busy timeout")
+            .and_then(|()| {
+                conn.execute_batch(&format!(
+                    "PRAGMA synchronous = FULL; PRAGMA cache_size = -{CACHE_KIB};"
+                ))
+                .ctx("configuring the connection")
+            })
+            .and_then(|()| catch_up_on(&conn));
+        match caught_up {
+            // The directory may refuse the `-shm`/`-wal` files a write needs (as soon as the
+            // connection first reads the file).
             Err(StoreError::Sqlite { source, .. })
                 if matches!(
                     source.sqlite_error_code(),

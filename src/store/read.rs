@@ -106,8 +106,8 @@ pub(crate) fn parties(conn: &Connection) -> Result<Vec<Party>, StoreError> {
     let mut out = Vec::new();
     for r in rows {
         let code = r.ctx("reading parties")?;
-        let p = Party::parse(&code).map_err(|e| StoreError::Corrupt {
-            seq: 0,
+        let p = Party::parse(&code).map_err(|e| StoreError::Damaged {
+            what: "the read model `parties`".into(),
             why: e.to_string(),
         })?;
         out.push(p);
@@ -398,17 +398,26 @@ impl Ledger {
         super::snapshots::facts_at(&self.conn, day, || self.uncertain_at(day))
     }
 
-    /// The largest window (in days) of any event's date.
+    /// The largest window (in days) of any event's date (0 when no date is a window). A value
+    /// that is not a number of days is damage, not 0: read as 0 it would hide pending events.
     pub fn max_window(&self) -> Result<i64, StoreError> {
-        Ok(self
+        let v: Option<String> = self
             .conn
             .prepare_cached("SELECT value FROM meta WHERE key = 'max_window'")
             .ctx("reading meta")?
-            .query_row([], |r| r.get::<_, String>(0))
+            .query_row([], |r| r.get(0))
             .optional()
-            .ctx("reading meta")?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0))
+            .ctx("reading meta")?;
+        match v {
+            None => Ok(0),
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if n >= 0 => Ok(n),
+                _ => Err(StoreError::Damaged {
+                    what: "its metadata (`meta.max_window`)".into(),
+                    why: format!("`{s}` is not a number of days"),
+                }),
+            },
+        }
     }
 
     /// The live state-changing events whose date window contains `day` but ends after it:
@@ -512,10 +521,9 @@ impl Ledger {
         // Parses a chunk's bodies and runs `f` on each event.
         let f = std::sync::Mutex::new(&mut f);
         let fold = |chunk: Chunk| -> Result<(), StoreError> {
-            let mut f = f.lock().map_err(|_| StoreError::Corrupt {
-                seq: 0,
-                why: "the replay stopped on an earlier failure".into(),
-            })?;
+            let mut f = f
+                .lock()
+                .map_err(|_| StoreError::Internal("the replay stopped on an earlier failure"))?;
             let mut start = 0;
             for &(rday, seq, end) in &chunk.rows {
                 let body = chunk.text.get(start..end).unwrap_or_default();
@@ -580,10 +588,9 @@ impl Ledger {
             let read = read(&mut |chunk| Ok(tx.send(chunk).is_ok()));
             drop(tx);
             let parsed = worker.join().unwrap_or_else(|_| {
-                Err(StoreError::Corrupt {
-                    seq: 0,
-                    why: "the thread replaying the log stopped early".into(),
-                })
+                Err(StoreError::Internal(
+                    "the thread replaying the log stopped early",
+                ))
             });
             read.and(parsed)
         })
@@ -790,11 +797,9 @@ impl Ledger {
         let mut out = Vec::new();
         for r in rows {
             let (day, f) = r.ctx("reading a key's history")?;
-            let fact = serde_json::from_str(&f).map_err(|e| StoreError::Corrupt {
-                seq: 0,
-                why: format!(
-                    "read model row for {key} is unreadable: {e}; run `iofs-ledger rebuild`"
-                ),
+            let fact = serde_json::from_str(&f).map_err(|e| StoreError::Damaged {
+                what: format!("the timeline row for {key}"),
+                why: e.to_string(),
             })?;
             out.push((Day(day as i32), fact));
         }
@@ -812,12 +817,9 @@ const PARSE_AHEAD: usize = 4;
 /// A fact as stored in `timeline`, or the error that names its key (`key` is only spelled out
 /// on failure: a state query decodes hundreds of facts).
 pub(super) fn decode_fact(text: &str, key: impl FnOnce() -> String) -> Result<Fact, StoreError> {
-    Fact::decode(text).map_err(|e| StoreError::Corrupt {
-        seq: 0,
-        why: format!(
-            "read model row for {} is unreadable: {e}; run `iofs-ledger rebuild`",
-            key()
-        ),
+    Fact::decode(text).map_err(|e| StoreError::Damaged {
+        what: format!("the timeline row for {}", key()),
+        why: e.to_string(),
     })
 }
 

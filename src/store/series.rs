@@ -55,9 +55,9 @@ impl Ledger {
                     let day: i64 = r.get(0).ctx("reading the timeline")?;
                     let ord: i64 = r.get(1).ctx("reading the timeline")?;
                     let text = r.get_ref(2).ctx("reading the timeline")?;
-                    let text = text.as_str().map_err(|e| StoreError::Corrupt {
-                        seq: ord as u64,
-                        why: format!("the timeline row of {key} is not text: {e}; run `iofs-ledger rebuild`"),
+                    let text = text.as_str().map_err(|e| StoreError::Damaged {
+                        what: format!("the timeline row for {key}"),
+                        why: format!("it is not text: {e}"),
                     })?;
                     changes.push((day, ord, i, decode_fact(text, || key.clone())?));
                 }

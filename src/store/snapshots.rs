@@ -50,9 +50,9 @@ pub(super) fn threshold(keys: i64) -> i64 {
 type Pos = (i64, i64);
 
 fn corrupt(why: String) -> StoreError {
-    StoreError::Corrupt {
-        seq: 0,
-        why: format!("{why}; run `iofs-ledger rebuild`"),
+    StoreError::Damaged {
+        what: "its read models".into(),
+        why,
     }
 }
 
