@@ -53,7 +53,8 @@ pub fn verify_at(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Verification, StoreError> {
     let ledger: &Ledger = ledger;
-    ledger.snapshot(|| ledger.with_streaming_cache(|| verify_snapshot(ledger, since_head, now)))
+    ledger
+        .snapshot_as_is(|| ledger.with_streaming_cache(|| verify_snapshot(ledger, since_head, now)))
 }
 
 fn verify_snapshot(

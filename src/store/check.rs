@@ -1206,4 +1206,22 @@ mod tests {
             assert_eq!(cmp_value(&w[0], &w[1]), Ordering::Less, "{w:?}");
         }
     }
+
+    /// Two reals order by value and two blobs byte by byte (a shorter prefix first), as SQLite
+    /// orders them; neither is equal to another of its kind.
+    #[test]
+    fn reals_and_blobs_order_among_themselves() {
+        let v = [
+            Value::Real(-0.5),
+            Value::Real(0.25),
+            Value::Real(0.5),
+            Value::Blob(vec![0]),
+            Value::Blob(vec![0, 0]),
+            Value::Blob(vec![1]),
+        ];
+        for w in v.windows(2) {
+            assert_eq!(cmp_value(&w[0], &w[1]), Ordering::Less, "{w:?}");
+            assert_eq!(cmp_value(&w[1], &w[0]), Ordering::Greater, "{w:?}");
+        }
+    }
 }

@@ -193,7 +193,8 @@ impl Ledger {
     ///
     /// On a connection that can write, lagging projections are first brought up to date
     /// ([`Ledger::catch_up`]); a ledger opened read-only is read as it is (the CLI and the
-    /// service catch up explicitly; `verify` checks the file as it is).
+    /// service catch up explicitly; `verify` checks the file as it is, through
+    /// [`Ledger::snapshot_as_is`]).
     pub fn snapshot<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
         if !self.conn.is_autocommit() {
             return f();
@@ -204,6 +205,18 @@ impl Ledger {
             .ctx("checking access")?
         {
             self.catch_up()?;
+        }
+        self.snapshot_as_is(f)
+    }
+
+    /// [`Ledger::snapshot`] without bringing lagging projections up to date first, whatever the
+    /// access: the file is read as it is and nothing is written (what `verify` needs).
+    pub fn snapshot_as_is<T>(
+        &self,
+        f: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            return f();
         }
         self.conn
             .execute_batch("BEGIN DEFERRED")
