@@ -121,3 +121,109 @@ fn a_max_window_that_is_not_a_number_is_refused_not_read_as_zero() {
         verify_names_then_rebuild_mends(&db, "meta");
     }
 }
+
+/// A row of `overrides` whose kind is not text, or neither kind, is told as damage to that read
+/// model by what reads it (`log`, which marks retracted and corrected events), not as a database
+/// error and not read as a correction; verify names the table and `rebuild` mends it.
+#[test]
+fn an_override_of_no_known_kind_is_damage_to_the_overrides() {
+    for kind in ["CAST(x'ff' AS TEXT)", "'erasure'"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = builtin(&dir);
+        sql(
+            &db,
+            &format!("INSERT INTO overrides (target, by_seq, kind) VALUES (5, 7, {kind})"),
+        );
+        query_refuses_naming(&db, &["log"], "the read model `overrides`");
+        verify_names_then_rebuild_mends(&db, "overrides");
+    }
+}
+
+/// A `windows` row with a date that is no date is damage to that read model, not an event that
+/// cannot be read.
+#[test]
+fn a_pending_window_with_a_bad_date_is_damage_to_the_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = builtin(&dir);
+    sql(&db, "UPDATE windows SET date = 'xx'");
+    let o = cmd(&db)
+        .args(["state", "--as-of", "2020-01-01"])
+        .output()
+        .unwrap();
+    let (_, stderr) = out(&o);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("the ledger file is damaged in the read model `windows`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("stored event"), "{stderr}");
+    verify_names_then_rebuild_mends(&db, "windows");
+}
+
+/// A read-model row naming seq 0 (no event has it) is a difference in its table, but verify
+/// does not say it failed "at seq 0".
+#[test]
+fn a_read_model_row_naming_seq_0_is_not_reported_at_seq_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = builtin(&dir);
+    sql(&db, "UPDATE replay_order SET seq = 0 WHERE seq = 5");
+    let o = cmd(&db).arg("verify").output().unwrap();
+    let (stdout, stderr) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("read model `replay_order` differs"),
+        "{stdout}"
+    );
+    assert!(
+        !format!("{stdout}{stderr}").contains("seq 0"),
+        "{stdout}{stderr}"
+    );
+}
+
+/// Bytes of a read model's page overwritten: SQLite finds the page malformed. Queries that read
+/// it refuse saying the file's pages are damaged and how to find and restore them, never a bare
+/// database error.
+#[test]
+fn a_malformed_page_is_told_as_damaged_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = builtin(&dir);
+    let (root, size): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        (
+            conn.query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'timeline'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap(),
+            conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = ((root - 1) * size + 8) as usize;
+    for b in &mut bytes[at..at + 200] {
+        *b = 0xff;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let o = cmd(&db)
+        .args([
+            "timeline",
+            "--from",
+            "2015-01-01",
+            "--to",
+            "2016-01-01",
+            "--every",
+            "year",
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the ledger file's pages are damaged"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("integrity_check"), "{stderr}");
+    assert!(!stderr.contains("database error"), "{stderr}");
+}

@@ -486,6 +486,11 @@ fn an_older_lagging_file_is_not_caught_up_by_a_reader() {
         .unwrap();
     let l = Ledger::open(&db, Access::ReadOnly).unwrap();
     l.catch_up().unwrap();
+    // What needs the projections says the file is older, not that it cannot be written.
+    let err = l
+        .state_at(iofs_ledger::date::Day::parse("2024-01-01").unwrap())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OlderSchema { .. }), "{err:?}");
     drop(l);
     assert_eq!(
         lagging(&db).as_deref(),

@@ -1070,9 +1070,12 @@ impl<'s> Merge<'s> {
 
     fn note(&mut self, row: &[Value]) {
         self.diffs += 1;
+        // A row naming no event the log can hold (seq 0 or less) has no seq to report.
         if let Some(Value::Integer(s)) = self.table.seq_col.and_then(|i| row.get(i)) {
-            let s = (*s).max(0) as u64;
-            self.min_seq = Some(self.min_seq.map_or(s, |m| m.min(s)));
+            if *s >= 1 {
+                let s = *s as u64;
+                self.min_seq = Some(self.min_seq.map_or(s, |m| m.min(s)));
+            }
         }
         if self.first.is_none() {
             self.first = Some(row.to_vec());

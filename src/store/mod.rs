@@ -151,6 +151,13 @@ pub enum StoreError {
         /// Why.
         why: String,
     },
+    /// SQLite found the file's pages malformed (damage to its bytes, below what `verify`'s
+    /// comparisons see): nothing was written.
+    #[error("the ledger file's pages are damaged: SQLite found them malformed while {context}; nothing was written. `sqlite3 FILE 'PRAGMA integrity_check'` names the damaged pages; restore the ledger from a backup or a replica (`iofs-ledger backup`, `import`)")]
+    Malformed {
+        /// What was being done.
+        context: &'static str,
+    },
     /// A worker thread stopped without an answer: a defect of iofs-ledger, not of the file.
     #[error(
         "internal error: {0}; nothing was written. Please report it with the command that failed"
@@ -270,6 +277,12 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
                     || f.code == rusqlite::ErrorCode::DatabaseLocked =>
             {
                 StoreError::Busy
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DatabaseCorrupt
+                    || f.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                StoreError::Malformed { context }
             }
             // Without the statement's text: a migration's SQL would fill the screen.
             rusqlite::Error::SqlInputError { error, msg, .. } => StoreError::Sqlite {
@@ -535,18 +548,10 @@ impl Ledger {
         // Its first pages are read here: a file with our header whose pages SQLite cannot
         // read is refused as `read_version` refuses one whose header it cannot.
         l.configure().map_err(|e| match e {
-            StoreError::Sqlite { source, .. }
-                if matches!(
-                    source.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::NotADatabase)
-                        | Some(rusqlite::ErrorCode::DatabaseCorrupt)
-                ) =>
-            {
-                StoreError::NotALedger {
-                    path: path.to_path_buf(),
-                    why: format!("unreadable: {source}"),
-                }
-            }
+            StoreError::Malformed { .. } => StoreError::NotALedger {
+                path: path.to_path_buf(),
+                why: "unreadable: database disk image is malformed".into(),
+            },
             e => e,
         })?;
         if access == Access::ReadWrite {
@@ -636,6 +641,9 @@ impl Ledger {
         let Some(through) = append::projected_through(&self.conn)? else {
             return Ok(());
         };
+        // An older file is not caught up here (`catch_up` leaves it to the upgrade): say so,
+        // rather than that the file cannot be written.
+        self.require_current()?;
         if self.conn.is_autocommit() {
             self.catch_up()?;
             if append::projected_through(&self.conn)?.is_none() {

@@ -85,12 +85,16 @@ pub(crate) fn load_overrides(
     while let Some(r) = rows.next().ctx("reading overrides")? {
         let target = r.get::<_, i64>(0).ctx("reading overrides")? as u64;
         let by = r.get::<_, i64>(1).ctx("reading overrides")? as u64;
-        let kind: String = r.get(2).ctx("reading overrides")?;
         let o = out.by_target.entry(target).or_default();
-        if kind == "retraction" {
-            o.retracted_by = Some(by);
-        } else {
-            o.corrections.push(by);
+        match r.get_ref(2).ctx("reading overrides")?.as_bytes().ok() {
+            Some(b"retraction") => o.retracted_by = Some(by),
+            Some(b"correction") => o.corrections.push(by),
+            _ => {
+                return Err(StoreError::Damaged {
+                    what: format!("the read model `overrides` (its row for seq {by})"),
+                    why: "its kind is neither `retraction` nor `correction`".into(),
+                })
+            }
         }
     }
     Ok(out)
@@ -435,11 +439,9 @@ impl Ledger {
         let mut out = Vec::new();
         while let Some(r) = rows.next().ctx("reading uncertain events")? {
             let seq = r.get::<_, i64>(0).ctx("reading uncertain events")? as u64;
-            let bad = |why: String| StoreError::Corrupt {
-                seq,
-                why: format!(
-                    "its row in the read model `windows` {why}; run `iofs-ledger rebuild`"
-                ),
+            let bad = |why: String| StoreError::Damaged {
+                what: format!("the read model `windows` (its row for seq {seq})"),
+                why,
             };
             let kind: String = r.get(1).ctx("reading uncertain events")?;
             let party = match r
@@ -450,8 +452,7 @@ impl Ledger {
                 None => None,
             };
             let date: String = r.get(3).ctx("reading uncertain events")?;
-            let date =
-                serde_json::from_str(&date).map_err(|e| bad(format!("has a bad date: {e}")))?;
+            let date = serde_json::from_str(&date).map_err(|e| bad(format!("a bad date: {e}")))?;
             out.push(Pending {
                 seq,
                 kind,
