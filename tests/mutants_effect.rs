@@ -71,8 +71,8 @@ fn a_dry_run_of_a_correction_compares_the_corrected_events_own_day() {
 }
 
 /// `compare` reports an answer whose list changes even when its count does not (one party
-/// leaves as another joins), one that only grows (added, none removed), and nothing for two
-/// equal states.
+/// leaves as another joins), one that only grows (added, none removed), an answer without a
+/// list whose value changes, and nothing for two equal states.
 #[test]
 fn compare_reports_list_changes_with_or_without_a_change_of_count() {
     let on = day("2015-01-01");
@@ -102,4 +102,21 @@ fn compare_reports_list_changes_with_or_without_a_change_of_count() {
     assert_eq!(grow.len(), 1, "{grow:?}");
     assert_eq!(grow[0].added, vec!["TUR".to_string()]);
     assert!(grow[0].removed.is_empty());
+
+    // An answer without a list (the Director General) changes by its value alone.
+    let established =
+        json!({"type": "organisation_established", "date": "2000-01-01", "source": src()});
+    let appointed = json!({"type": "officer_appointed", "date": "2014-04-04",
+        "office": "director_general", "person": "Bob", "source": src()});
+    let before = state(&[established.clone()]);
+    let after = state(&[established, appointed]);
+    let dg: Vec<_> = compare(&before, &after)
+        .into_iter()
+        .filter(|c| c.answer == "director_general")
+        .collect();
+    assert_eq!(dg.len(), 1, "{dg:?}");
+    assert_eq!(
+        (dg[0].before.clone(), dg[0].after.clone()),
+        (Value::Null, json!("Bob"))
+    );
 }
