@@ -326,14 +326,7 @@ impl Ledger {
                 // All pages in one step: one read snapshot of the source (in WAL mode writers
                 // go on meanwhile). Busy only while another connection changes the journal
                 // mode or checkpoints with truncation: wait, up to the busy timeout.
-                let started = std::time::Instant::now();
-                loop {
-                    match b.step(-1).ctx("copying the ledger")? {
-                        rusqlite::backup::StepResult::Done => break,
-                        _ if started.elapsed() > self.busy_timeout => return Err(StoreError::Busy),
-                        _ => std::thread::sleep(Duration::from_millis(10)),
-                    }
-                }
+                step_until_done(|| b.step(-1).ctx("copying the ledger"), self.busy_timeout)?;
             }
             copy.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .ctx("finishing the backup")?;
@@ -352,5 +345,69 @@ impl Ledger {
         })();
         cleanup(&tmp);
         result
+    }
+}
+
+/// Calls `step` until it reports the copy done, waiting 10 ms between tries while it reports
+/// the source busy, and gives up with [`StoreError::Busy`] once `timeout` has passed.
+fn step_until_done(
+    mut step: impl FnMut() -> Result<rusqlite::backup::StepResult, StoreError>,
+    timeout: Duration,
+) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match step()? {
+            rusqlite::backup::StepResult::Done => return Ok(()),
+            _ if started.elapsed() > timeout => return Err(StoreError::Busy),
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::backup::StepResult;
+
+    /// A step that reports the source busy `busy` times, then done; counts its calls.
+    fn busy_then_done(busy: usize, calls: &mut usize) -> Result<StepResult, StoreError> {
+        *calls += 1;
+        Ok(if *calls > busy {
+            StepResult::Done
+        } else {
+            StepResult::Busy
+        })
+    }
+
+    /// A backup waits while the source is busy and completes once it is free, within the busy
+    /// timeout; a copy done at once needs no wait, even with no time to wait.
+    #[test]
+    fn a_backup_step_waits_for_a_busy_source_within_the_timeout() {
+        let mut calls = 0;
+        step_until_done(|| busy_then_done(3, &mut calls), Duration::from_secs(20)).unwrap();
+        assert_eq!(calls, 4);
+        let mut calls = 0;
+        step_until_done(|| busy_then_done(0, &mut calls), Duration::ZERO).unwrap();
+        assert_eq!(calls, 1);
+    }
+
+    /// A source that stays busy makes the backup give up as `Busy` once the timeout has passed,
+    /// having tried again meanwhile; an error of the step is that error.
+    #[test]
+    fn a_backup_step_gives_up_as_busy_after_the_timeout_and_passes_errors_on() {
+        let mut calls = 0;
+        let err = step_until_done(
+            || busy_then_done(usize::MAX, &mut calls),
+            Duration::from_millis(30),
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Busy), "{err:?}");
+        assert!(calls >= 2, "{calls}");
+        let err = step_until_done(
+            || Err(StoreError::Internal("a failing step")),
+            Duration::from_secs(20),
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Internal(_)), "{err:?}");
     }
 }
