@@ -108,7 +108,7 @@ fn compare_reports_list_changes_with_or_without_a_change_of_count() {
         json!({"type": "organisation_established", "date": "2000-01-01", "source": src()});
     let appointed = json!({"type": "officer_appointed", "date": "2014-04-04",
         "office": "director_general", "person": "Bob", "source": src()});
-    let before = state(&[established.clone()]);
+    let before = state(std::slice::from_ref(&established));
     let after = state(&[established, appointed]);
     let dg: Vec<_> = compare(&before, &after)
         .into_iter()
