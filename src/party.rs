@@ -471,4 +471,22 @@ mod tests {
             Err(PartyError::BadPlaceholder(_))
         ));
     }
+
+    /// Any whitespace between words counts as one space: a tab, a no-break space (as pasted
+    /// from a document), a newline, or several of them.
+    #[test]
+    fn any_whitespace_between_words_counts_as_one_space() {
+        for typed in [
+            "Saudi\tArabia",
+            "Saudi\u{a0}Arabia",
+            "Saudi\nArabia",
+            "Saudi \t Arabia",
+        ] {
+            assert_eq!(
+                resolve(typed).map(|p| p.code().to_string()),
+                Ok("SAU".to_string()),
+                "{typed:?}"
+            );
+        }
+    }
 }
